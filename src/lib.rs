@@ -1,0 +1,1 @@
+//! Runloop devbox SDK for JavaScript, compiled to WebAssembly.
