@@ -78,6 +78,7 @@ pub enum FailureReason {
 /// One entry of a devbox's `state_transitions` history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
+#[cfg_attr(feature = "tsify", tsify(missing_as_null))]
 pub struct StateTransition {
     pub status: Option<DevboxStatus>,
     /// Time of the transition, in milliseconds since the Unix epoch.
@@ -224,6 +225,7 @@ pub struct CodeMountParameters {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "tsify", tsify(missing_as_null))]
 pub enum Mount {
     ObjectMount {
         object_id: String,
@@ -357,6 +359,7 @@ pub struct TunnelView {
 /// A devbox as returned by create, retrieve, update, list and the lifecycle calls.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
+#[cfg_attr(feature = "tsify", tsify(missing_as_null))]
 pub struct DevboxView {
     pub id: String,
     pub status: DevboxStatus,
@@ -446,6 +449,7 @@ pub struct DevboxWaitParams {
 /// Resource usage of a devbox over its life.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
+#[cfg_attr(feature = "tsify", tsify(missing_as_null))]
 pub struct DevboxResourceUsageView {
     pub id: String,
     pub status: String,

@@ -49,6 +49,7 @@ pub struct ExecuteAsyncParams {
 /// An execution as returned by `execute`, `execute_async`, retrieve and its long poll.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
+#[cfg_attr(feature = "tsify", tsify(missing_as_null))]
 pub struct DevboxAsyncExecutionDetailView {
     pub devbox_id: String,
     pub execution_id: String,
@@ -67,6 +68,7 @@ pub struct DevboxAsyncExecutionDetailView {
 /// A finished execution, as returned by `execute_sync` and `write_file_contents`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
+#[cfg_attr(feature = "tsify", tsify(missing_as_null))]
 pub struct DevboxExecutionDetailView {
     pub devbox_id: String,
     pub exit_status: i32,

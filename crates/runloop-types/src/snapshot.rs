@@ -23,6 +23,7 @@ pub struct SnapshotDiskParams {
 /// A disk snapshot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
+#[cfg_attr(feature = "tsify", tsify(missing_as_null))]
 pub struct DevboxSnapshotView {
     pub id: String,
     /// Creation time in milliseconds since the Unix epoch.
@@ -85,4 +86,30 @@ pub struct DevboxSnapshotListView {
     /// Number of snapshots matching the filter over all pages; `0` when not requested.
     #[serde(default)]
     pub total_count: u64,
+}
+
+/// Query of `GET /v1/devboxes/disk_snapshots`.
+///
+/// Metadata filters (`metadata[key]=value`) are extra query keys and are not part of this type.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
+pub struct DiskSnapshotListParams {
+    /// Only snapshots taken from this devbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
+    pub devbox_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
+    pub source_blueprint_id: Option<String>,
+    /// Page size (default 20, max 5000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
+    pub limit: Option<u32>,
+    /// Id of the last item of the previous page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
+    pub starting_after: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "tsify", tsify(optional))]
+    pub include_total_count: Option<bool>,
 }

@@ -1,0 +1,255 @@
+//! File I/O confined to a devbox's root directory.
+//!
+//! Every path is resolved by `openat2` with `RESOLVE_IN_ROOT` against the root directory
+//! the caller passes, which for a devbox is `/proc/<init pid>/root`. So `..`, absolute
+//! paths and symlinks (absolute or relative) resolve as they would inside the devbox and
+//! never reach the host file system. `RESOLVE_NO_MAGICLINKS` also blocks links such as
+//! `/proc/<pid>/root` inside the devbox.
+
+use std::ffi::OsStr;
+use std::io::{self, Read, Write};
+use std::path::{Component, Path, PathBuf};
+
+use rustix::fd::OwnedFd;
+use rustix::fs::{FileType, Mode, OFlags, ResolveFlags};
+use rustix::io::Errno;
+use thiserror::Error;
+
+const RESOLVE: ResolveFlags = ResolveFlags::IN_ROOT.union(ResolveFlags::NO_MAGICLINKS);
+
+/// How often a lookup is retried when the kernel reports a concurrent rename (`EAGAIN`).
+const RESOLVE_ATTEMPTS: usize = 5;
+
+/// Failure of a file operation inside a devbox.
+#[derive(Debug, Error)]
+pub enum FileError {
+    /// The path or one of its parents does not exist.
+    #[error("{0} does not exist in the devbox")]
+    NotFound(String),
+    /// The path names a directory where a file is needed.
+    #[error("{0} is a directory in the devbox")]
+    IsDirectory(String),
+    /// A component of the path that must be a directory is a file.
+    #[error("a parent of {0} is not a directory in the devbox")]
+    NotADirectory(String),
+    /// The path names a device, FIFO or socket.
+    #[error("{0} is not a regular file in the devbox")]
+    NotRegularFile(String),
+    /// The file is larger than the caller's limit.
+    #[error("{path} is larger than {limit} bytes; use download_file for large files")]
+    TooLarge {
+        /// Path inside the devbox.
+        path: String,
+        /// Largest size accepted, in bytes.
+        limit: u64,
+    },
+    /// Any other I/O failure.
+    #[error("failed to {action} {path} in the devbox: {source}")]
+    Io {
+        /// Operation that failed, such as "open".
+        action: &'static str,
+        /// Path inside the devbox.
+        path: String,
+        /// The underlying error.
+        source: io::Error,
+    },
+}
+
+/// Reads the regular file `path` (absolute inside the devbox) under `root`, failing with
+/// [`FileError::TooLarge`] beyond `limit` bytes.
+pub fn read_file(root: &Path, path: &str, limit: u64) -> Result<Vec<u8>, FileError> {
+    let root_fd = open_root(root, path)?;
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+    let fd = open_in_root(&root_fd, Path::new(path), flags, Mode::empty())
+        .map_err(|errno| map_errno(errno, "open", path))?;
+    let size = require_regular_file(&fd, path)?;
+    if size > limit {
+        return Err(FileError::TooLarge {
+            path: path.to_owned(),
+            limit,
+        });
+    }
+
+    let mut data = Vec::new();
+    std::fs::File::from(fd)
+        .take(limit + 1)
+        .read_to_end(&mut data)
+        .map_err(|source| io_error("read", path, source))?;
+    if data.len() as u64 > limit {
+        return Err(FileError::TooLarge {
+            path: path.to_owned(),
+            limit,
+        });
+    }
+    Ok(data)
+}
+
+/// Replaces the contents of `path` (absolute inside the devbox) under `root`, creating the
+/// file (mode 0644) and missing parent directories (mode 0755).
+pub fn write_file(root: &Path, path: &str, contents: &[u8]) -> Result<(), FileError> {
+    let root_fd = open_root(root, path)?;
+    create_parent_dirs(&root_fd, path)?;
+
+    let flags =
+        OFlags::WRONLY | OFlags::CREATE | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+    let fd = open_in_root(&root_fd, Path::new(path), flags, Mode::from_raw_mode(0o644))
+        .map_err(|errno| map_errno(errno, "create", path))?;
+    require_regular_file(&fd, path)?;
+    rustix::fs::ftruncate(&fd, 0).map_err(|errno| map_errno(errno, "truncate", path))?;
+
+    std::fs::File::from(fd)
+        .write_all(contents)
+        .map_err(|source| io_error("write", path, source))
+}
+
+fn open_root(root: &Path, path: &str) -> Result<OwnedFd, FileError> {
+    rustix::fs::open(
+        root,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|errno| io_error("open the root for", path, errno.into()))
+}
+
+/// Creates each missing directory above `path`, one component at a time. Each directory is
+/// created with `mkdirat` relative to its parent, which was itself resolved inside the root,
+/// so a symlink swapped in concurrently still cannot redirect the creation to the host.
+fn create_parent_dirs(root_fd: &OwnedFd, path: &str) -> Result<(), FileError> {
+    let Some(parent) = Path::new(path).parent() else {
+        return Ok(());
+    };
+
+    let mut prefix = PathBuf::from("/");
+    for component in parent.components() {
+        let name: &OsStr = match component {
+            Component::Normal(name) => name,
+            Component::ParentDir => {
+                prefix.push("..");
+                continue;
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => continue,
+        };
+
+        let next = prefix.join(name);
+        match open_dir(root_fd, &next) {
+            Ok(_) => {}
+            Err(Errno::NOENT) => {
+                let parent_fd =
+                    open_dir(root_fd, &prefix).map_err(|errno| map_errno(errno, "open", path))?;
+                match rustix::fs::mkdirat(&parent_fd, name, Mode::from_raw_mode(0o755)) {
+                    Ok(()) | Err(Errno::EXIST) => {}
+                    Err(errno) => {
+                        return Err(map_errno(errno, "create a parent directory of", path))
+                    }
+                }
+            }
+            Err(errno) => return Err(map_errno(errno, "open a parent directory of", path)),
+        }
+        prefix = next;
+    }
+    Ok(())
+}
+
+fn open_dir(root_fd: &OwnedFd, path: &Path) -> Result<OwnedFd, Errno> {
+    open_in_root(
+        root_fd,
+        path,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+}
+
+fn open_in_root(
+    root_fd: &OwnedFd,
+    path: &Path,
+    flags: OFlags,
+    mode: Mode,
+) -> Result<OwnedFd, Errno> {
+    let mut attempt = 0;
+    loop {
+        match rustix::fs::openat2(root_fd, path, flags, mode, RESOLVE) {
+            Err(Errno::AGAIN) if attempt + 1 < RESOLVE_ATTEMPTS => attempt += 1,
+            result => return result,
+        }
+    }
+}
+
+/// Returns the file's size, or an error unless it is a regular file.
+fn require_regular_file(fd: &OwnedFd, path: &str) -> Result<u64, FileError> {
+    let stat = rustix::fs::fstat(fd).map_err(|errno| map_errno(errno, "stat", path))?;
+    match FileType::from_raw_mode(stat.st_mode) {
+        FileType::RegularFile => Ok(u64::try_from(stat.st_size).unwrap_or(0)),
+        FileType::Directory => Err(FileError::IsDirectory(path.to_owned())),
+        _ => Err(FileError::NotRegularFile(path.to_owned())),
+    }
+}
+
+fn map_errno(errno: Errno, action: &'static str, path: &str) -> FileError {
+    match errno {
+        Errno::NOENT => FileError::NotFound(path.to_owned()),
+        Errno::ISDIR => FileError::IsDirectory(path.to_owned()),
+        Errno::NOTDIR => FileError::NotADirectory(path.to_owned()),
+        Errno::NXIO => FileError::NotRegularFile(path.to_owned()),
+        other => io_error(action, path, other.into()),
+    }
+}
+
+fn io_error(action: &'static str, path: &str, source: io::Error) -> FileError {
+    FileError::Io {
+        action,
+        path: path.to_owned(),
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_creates_parents_and_read_returns_contents() {
+        let root = tempfile::tempdir().expect("temporary directory");
+        write_file(root.path(), "/a/b/c.txt", b"hello").expect("write");
+        let data = read_file(root.path(), "/a/b/c.txt", 1024).expect("read");
+        assert_eq!(data, b"hello");
+    }
+
+    #[test]
+    fn dot_dot_stays_inside_root() {
+        let root = tempfile::tempdir().expect("temporary directory");
+        write_file(root.path(), "/../../../escape.txt", b"x").expect("write");
+        assert!(root.path().join("escape.txt").exists());
+    }
+
+    #[test]
+    fn absolute_symlink_resolves_inside_root() {
+        let root = tempfile::tempdir().expect("temporary directory");
+        std::os::unix::fs::symlink("/", root.path().join("link")).expect("symlink");
+        write_file(root.path(), "/link/inside.txt", b"x").expect("write");
+        assert!(root.path().join("inside.txt").exists());
+    }
+
+    #[test]
+    fn read_rejects_directories_and_missing_files() {
+        let root = tempfile::tempdir().expect("temporary directory");
+        std::fs::create_dir(root.path().join("dir")).expect("mkdir");
+        assert!(matches!(
+            read_file(root.path(), "/dir", 1024),
+            Err(FileError::IsDirectory(_))
+        ));
+        assert!(matches!(
+            read_file(root.path(), "/missing", 1024),
+            Err(FileError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn read_enforces_limit() {
+        let root = tempfile::tempdir().expect("temporary directory");
+        write_file(root.path(), "/big", &[b'x'; 10]).expect("write");
+        assert!(matches!(
+            read_file(root.path(), "/big", 5),
+            Err(FileError::TooLarge { .. })
+        ));
+    }
+}

@@ -1,0 +1,428 @@
+//! Devbox lifecycle: create, boot, read, list, update, long-poll and shut down.
+//!
+//! States: `provisioning` (record created) → `initializing` (sandbox starting) → `running`;
+//! a failed boot ends in `failure`, and shutdown (by the API or by the server stopping)
+//! ends in `shutdown`. Both end states are final.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use runloop_types::{
+    DevboxCreateParams, DevboxListView, DevboxStatus, DevboxUpdateParams, DevboxView,
+    DevboxWaitParams, ShutdownReason,
+};
+use tokio::sync::OwnedRwLockWriteGuard;
+use tokio::time::Instant;
+
+use super::runtime::DevboxRuntime;
+use super::{hold_duration, ListQuery, Services};
+use crate::clock::now_ms;
+use crate::error::{ServiceError, ServiceResult};
+use crate::ids::{new_id, DEVBOX_PREFIX};
+use crate::sandbox::Sandbox;
+use crate::store::{DevboxRecord, PageRequest, SnapshotBase};
+
+/// Maximum hold of `wait_for_status` and of `create_and_await_running`.
+const MAX_DEVBOX_HOLD: Duration = Duration::from_secs(30);
+
+/// Statuses that end a wait for a booting devbox.
+const BOOT_END_STATUSES: [DevboxStatus; 3] = [
+    DevboxStatus::Running,
+    DevboxStatus::Failure,
+    DevboxStatus::Shutdown,
+];
+
+impl Services {
+    /// Creates a devbox and boots it in the background; returns it as `provisioning`.
+    pub async fn create_devbox(
+        self: &Arc<Self>,
+        params: DevboxCreateParams,
+    ) -> ServiceResult<DevboxView> {
+        reject_unsupported(&params)?;
+        let now = now_ms();
+        let id = new_id(DEVBOX_PREFIX)?;
+
+        let mut record = DevboxRecord {
+            view: new_view(id.clone(), now, &params),
+            environment_variables: params.environment_variables.clone().unwrap_or_default(),
+            base_layer_id: None,
+        };
+        record.record_transition(DevboxStatus::Provisioning, now, None);
+
+        match &params.snapshot_id {
+            None => self.store.insert_devbox(&record)?,
+            Some(snapshot_id) => match self
+                .store
+                .insert_devbox_on_snapshot(&mut record, snapshot_id)?
+            {
+                SnapshotBase::Ready { .. } => {}
+                SnapshotBase::NotFound => {
+                    return Err(ServiceError::NotFound(format!(
+                        "snapshot {snapshot_id} not found; list snapshots with GET /v1/devboxes/disk_snapshots"
+                    )));
+                }
+                SnapshotBase::NotReady(status) => {
+                    return Err(ServiceError::Conflict(format!(
+                        "snapshot {snapshot_id} is {}; a devbox can only boot from a complete snapshot",
+                        status.as_str()
+                    )));
+                }
+            },
+        }
+
+        let runtime = Arc::new(DevboxRuntime::new(self.shutdown.child_token()));
+        let boot_guard = runtime.sandbox.clone().write_owned().await;
+        self.runtimes_lock().insert(id.clone(), runtime);
+        self.notify_devbox_changed();
+
+        let services = self.clone();
+        let base_layer_id = record.base_layer_id;
+        self.background.spawn(async move {
+            services.boot(id, boot_guard, base_layer_id).await;
+        });
+
+        Ok(record.view)
+    }
+
+    /// Creates a devbox and waits up to 30 s for it to be running. Returns its view at that
+    /// point, which may still show it booting.
+    pub async fn create_devbox_and_await_running(
+        self: &Arc<Self>,
+        params: DevboxCreateParams,
+    ) -> ServiceResult<DevboxView> {
+        let created = self.create_devbox(params).await?;
+        let wait = DevboxWaitParams {
+            statuses: BOOT_END_STATUSES.to_vec(),
+            timeout_seconds: None,
+        };
+        match self.wait_for_devbox_status(&created.id, wait).await {
+            Err(ServiceError::Timeout(_)) => self.devbox(&created.id),
+            other => other,
+        }
+    }
+
+    /// Returns the devbox `id`.
+    pub fn devbox(&self, id: &str) -> ServiceResult<DevboxView> {
+        Ok(self.devbox_record(id)?.view)
+    }
+
+    /// Lists devboxes newest first.
+    pub fn list_devboxes(
+        &self,
+        status: Option<DevboxStatus>,
+        query: &ListQuery,
+    ) -> ServiceResult<DevboxListView> {
+        let limit = query.page_limit()?;
+        let after_seq = match &query.starting_after {
+            None => None,
+            Some(cursor) => Some(self.store.devbox_seq(cursor)?.ok_or_else(|| {
+                ServiceError::InvalidRequest(format!(
+                    "starting_after {cursor} does not name a devbox; pass the id of the last devbox of the previous page"
+                ))
+            })?),
+        };
+
+        let page = self
+            .store
+            .list_devboxes(status, PageRequest { limit, after_seq })?;
+        Ok(DevboxListView {
+            devboxes: page.items.into_iter().map(|record| record.view).collect(),
+            has_more: page.has_more,
+            total_count: query.total_count(page.total_count),
+        })
+    }
+
+    /// Updates the name and metadata of the devbox `id`. An omitted field stays as it is,
+    /// `name: ""` clears the name and `metadata: {}` clears the metadata.
+    pub fn update_devbox(&self, id: &str, params: DevboxUpdateParams) -> ServiceResult<DevboxView> {
+        let updated = self.store.update_devbox(id, |record| {
+            if let Some(name) = params.name {
+                record.view.name = (!name.is_empty()).then_some(name);
+            }
+            if let Some(metadata) = params.metadata {
+                record.view.metadata = metadata;
+            }
+        })?;
+        let record = updated.ok_or_else(|| devbox_not_found(id))?;
+        self.notify_devbox_changed();
+        Ok(record.view)
+    }
+
+    /// Waits until the devbox `id` is in one of `params.statuses`, for at most
+    /// `params.timeout_seconds` (30 s by default and at most). Returns at once if it already
+    /// is, and fails with [`ServiceError::Timeout`] when the hold expires.
+    pub async fn wait_for_devbox_status(
+        &self,
+        id: &str,
+        params: DevboxWaitParams,
+    ) -> ServiceResult<DevboxView> {
+        if params.statuses.is_empty() {
+            return Err(ServiceError::InvalidRequest(
+                "statuses must name at least one devbox status".to_owned(),
+            ));
+        }
+        let hold = hold_duration(params.timeout_seconds, MAX_DEVBOX_HOLD)?;
+        let deadline = Instant::now() + hold;
+        let mut changes = self.devbox_changes.subscribe();
+
+        loop {
+            let view = self.devbox(id)?;
+            if params.statuses.contains(&view.status) {
+                return Ok(view);
+            }
+            tokio::select! {
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        return Err(ServiceError::shutting_down());
+                    }
+                }
+                () = tokio::time::sleep_until(deadline) => {
+                    return Err(ServiceError::Timeout(format!(
+                        "devbox {id} is still {} after {:.1} s; call wait_for_status again",
+                        view.status.as_str(),
+                        hold.as_secs_f64()
+                    )));
+                }
+                () = self.shutdown.cancelled() => return Err(ServiceError::shutting_down()),
+            }
+        }
+    }
+
+    /// Shuts the devbox `id` down: kills its processes, unmounts its file system and marks
+    /// it `shutdown`. Rejected with 409 while a snapshot is in progress unless `force` is
+    /// set, which cancels the capture. A devbox that already ended is returned as it is.
+    pub async fn shut_down_devbox(&self, id: &str, force: bool) -> ServiceResult<DevboxView> {
+        let record = self.devbox_record(id)?;
+        if record.view.status.is_terminal() {
+            return Ok(record.view);
+        }
+
+        let Some(runtime) = self.runtime(id) else {
+            self.mark_ended(id, Some(ShutdownReason::ApiShutdown))?;
+            return self.devbox(id);
+        };
+        if !force && self.store.count_snapshots_in_progress(id)? > 0 {
+            return Err(ServiceError::Conflict(format!(
+                "devbox {id} has a snapshot in progress; wait for it to finish or pass force=true"
+            )));
+        }
+        if force {
+            runtime.cancel_captures.cancel();
+        }
+
+        self.stop_runtime(id, &runtime, Some(ShutdownReason::ApiShutdown))
+            .await?;
+        self.devbox(id)
+    }
+
+    /// Tears down the sandbox of `runtime` if it has one and marks the devbox `shutdown`
+    /// unless it already ended. The status changes even when the teardown fails, because
+    /// the devbox can no longer run commands either way; the failure is returned.
+    pub(super) async fn stop_runtime(
+        &self,
+        id: &str,
+        runtime: &DevboxRuntime,
+        reason: Option<ShutdownReason>,
+    ) -> anyhow::Result<()> {
+        let mut sandbox = runtime.sandbox.write().await;
+        let stopped = match sandbox.take() {
+            Some(running) => self.engine.stop(running).await,
+            None => Ok(()),
+        };
+        let marked = self.mark_ended(id, reason);
+        drop(sandbox);
+
+        self.collect_garbage().await;
+        stopped?;
+        marked.map_err(anyhow::Error::from)
+    }
+
+    async fn boot(
+        self: Arc<Self>,
+        id: String,
+        mut sandbox: OwnedRwLockWriteGuard<Option<Sandbox>>,
+        base_layer_id: Option<i64>,
+    ) {
+        self.set_status(&id, DevboxStatus::Initializing, None);
+
+        let started = async {
+            let layers = self.layers.chain_names(base_layer_id)?;
+            self.engine.start(&id, &layers).await
+        }
+        .await;
+
+        match started {
+            Ok(running) => {
+                *sandbox = Some(running);
+                self.set_status(&id, DevboxStatus::Running, None);
+            }
+            Err(error) => {
+                let reason = format!("{error:#}");
+                tracing::error!(devbox_id = %id, error = %reason, "devbox failed to boot");
+                self.set_status(&id, DevboxStatus::Failure, Some(reason));
+                drop(sandbox);
+                self.collect_garbage().await;
+            }
+        }
+    }
+
+    /// Moves a devbox that has not ended to `status`, logging a failed write: the caller is
+    /// a background task with no client to report to.
+    fn set_status(&self, id: &str, status: DevboxStatus, failure_reason: Option<String>) {
+        let result = self.store.update_devbox(id, |record| {
+            if !record.view.status.is_terminal() {
+                record.record_transition(status, now_ms(), failure_reason);
+            }
+        });
+        if let Err(error) = result {
+            tracing::error!(devbox_id = %id, status = status.as_str(), error = %format!("{error:#}"), "failed to record a devbox status");
+        }
+        self.notify_devbox_changed();
+    }
+
+    fn mark_ended(&self, id: &str, reason: Option<ShutdownReason>) -> ServiceResult<()> {
+        self.store.update_devbox(id, |record| {
+            if !record.view.status.is_terminal() {
+                record.record_transition(DevboxStatus::Shutdown, now_ms(), None);
+                record.view.shutdown_reason = reason;
+            }
+        })?;
+        self.notify_devbox_changed();
+        Ok(())
+    }
+
+    pub(super) fn devbox_record(&self, id: &str) -> ServiceResult<DevboxRecord> {
+        self.store
+            .get_devbox(id)?
+            .ok_or_else(|| devbox_not_found(id))
+    }
+
+    /// Returns the runtime of the devbox `id` if it is running, else the error that explains
+    /// why `action` cannot happen now.
+    pub(super) fn running_devbox(
+        &self,
+        id: &str,
+        action: &str,
+    ) -> ServiceResult<Arc<DevboxRuntime>> {
+        let record = self.devbox_record(id)?;
+        let status = record.view.status;
+        let runtime = self.runtime(id).filter(|_| status == DevboxStatus::Running);
+        runtime.ok_or_else(|| {
+            let hint = if status.is_terminal() {
+                "; create a new devbox"
+            } else {
+                "; wait for it with wait_for_status"
+            };
+            ServiceError::Conflict(format!(
+                "devbox {id} is {}; it must be running to {action}{hint}",
+                status.as_str()
+            ))
+        })
+    }
+}
+
+/// Builds the error for an unknown devbox id.
+pub(super) fn devbox_not_found(id: &str) -> ServiceError {
+    ServiceError::NotFound(format!("devbox {id} not found"))
+}
+
+fn new_view(id: String, now: i64, params: &DevboxCreateParams) -> DevboxView {
+    DevboxView {
+        id,
+        status: DevboxStatus::Provisioning,
+        create_time_ms: now,
+        end_time_ms: None,
+        capabilities: Vec::new(),
+        launch_parameters: params.launch_parameters.clone().unwrap_or_default(),
+        metadata: params.metadata.clone().unwrap_or_default(),
+        state_transitions: Vec::new(),
+        name: params.name.clone().filter(|name| !name.is_empty()),
+        blueprint_id: None,
+        snapshot_id: params.snapshot_id.clone(),
+        initiator_id: None,
+        initiator_type: Some("api".to_owned()),
+        failure_reason: None,
+        shutdown_reason: None,
+        tunnel: None,
+        gateway_specs: None,
+        mcp_specs: None,
+    }
+}
+
+/// Rejects create options this server does not implement, so a caller never gets a devbox
+/// that silently lacks what it asked for.
+fn reject_unsupported(params: &DevboxCreateParams) -> ServiceResult<()> {
+    if params.blueprint_id.is_some() || params.blueprint_name.is_some() {
+        return Err(ServiceError::InvalidRequest(
+            "blueprints are not supported by runloop-local; boot from the host base or from a snapshot_id"
+                .to_owned(),
+        ));
+    }
+
+    let launch = params.launch_parameters.as_ref();
+    let launch_commands = launch.and_then(|launch| launch.launch_commands.as_ref());
+    let non_root_user = launch
+        .and_then(|launch| launch.user_parameters.as_ref())
+        .is_some_and(|user| user.uid != 0);
+    let unsupported = [
+        ("entrypoint", params.entrypoint.is_some()),
+        (
+            "secrets",
+            params.secrets.as_ref().is_some_and(|map| !map.is_empty()),
+        ),
+        (
+            "mounts",
+            params.mounts.as_ref().is_some_and(|list| !list.is_empty()),
+        ),
+        (
+            "code_mounts",
+            params
+                .code_mounts
+                .as_ref()
+                .is_some_and(|list| !list.is_empty()),
+        ),
+        (
+            "file_mounts",
+            params
+                .file_mounts
+                .as_ref()
+                .is_some_and(|map| !map.is_empty()),
+        ),
+        (
+            "gateways",
+            params.gateways.as_ref().is_some_and(|map| !map.is_empty()),
+        ),
+        (
+            "mcp",
+            params.mcp.as_ref().is_some_and(|map| !map.is_empty()),
+        ),
+        ("tunnel", params.tunnel.is_some()),
+        (
+            "launch_parameters.launch_commands",
+            launch_commands.is_some_and(|list| !list.is_empty()),
+        ),
+        (
+            "launch_parameters.user_parameters with a uid other than 0",
+            non_root_user,
+        ),
+    ];
+    if let Some((field, _)) = unsupported.iter().find(|(_, given)| *given) {
+        return Err(ServiceError::InvalidRequest(format!(
+            "{field} is not supported by runloop-local yet; remove it from the request"
+        )));
+    }
+
+    for (name, value) in params.environment_variables.iter().flatten() {
+        if name.is_empty() || name.contains(['=', '\0']) {
+            return Err(ServiceError::InvalidRequest(format!(
+                "environment variable name {name:?} is invalid; it must be non-empty without '=' or NUL"
+            )));
+        }
+        if value.contains('\0') {
+            return Err(ServiceError::InvalidRequest(format!(
+                "environment variable {name} contains a NUL byte"
+            )));
+        }
+    }
+    Ok(())
+}

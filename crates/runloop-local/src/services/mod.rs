@@ -1,0 +1,166 @@
+//! Services: the rules of devboxes, executions, files and snapshots, and their bookkeeping
+//! in the store. Routes call these; these call the sandbox engine, the layer store and the
+//! store.
+
+mod devboxes;
+mod execution;
+mod executions;
+mod files;
+mod output;
+mod paging;
+mod runtime;
+mod snapshots;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::error::{ServiceError, ServiceResult};
+use crate::layers::LayerStore;
+use crate::sandbox::SandboxEngine;
+use crate::store::Store;
+
+pub use paging::ListQuery;
+use runtime::DevboxRuntime;
+
+/// The service layer of one server instance.
+pub struct Services {
+    store: Arc<Store>,
+    engine: SandboxEngine,
+    layers: Arc<LayerStore>,
+    /// Devboxes created by this process, live or not; executions live here too.
+    runtimes: Mutex<HashMap<String, Arc<DevboxRuntime>>>,
+    /// Bumped after every devbox status change, so long polls re-read their devbox.
+    devbox_changes: watch::Sender<u64>,
+    /// Fired when the server begins to shut down; long polls return at once.
+    shutdown: CancellationToken,
+    /// Boots and snapshot captures, which shutdown waits for.
+    background: TaskTracker,
+    snapshot_timeout: Duration,
+}
+
+impl Services {
+    /// Assembles the services over a recovered store, engine and layer store.
+    pub fn new(
+        store: Arc<Store>,
+        engine: SandboxEngine,
+        layers: Arc<LayerStore>,
+        snapshot_timeout: Duration,
+    ) -> Self {
+        let (devbox_changes, _) = watch::channel(0);
+        Self {
+            store,
+            engine,
+            layers,
+            runtimes: Mutex::new(HashMap::new()),
+            devbox_changes,
+            shutdown: CancellationToken::new(),
+            background: TaskTracker::new(),
+            snapshot_timeout,
+        }
+    }
+
+    /// Token that stops long polls; cancel it when the server begins to shut down.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Stops every devbox, marks each one `shutdown`, and unmounts the base layer. Waits for
+    /// boots and cancelled captures to finish first.
+    pub async fn shut_down(self: &Arc<Self>) {
+        self.shutdown.cancel();
+        let runtimes: Vec<(String, Arc<DevboxRuntime>)> = self
+            .runtimes_lock()
+            .iter()
+            .map(|(id, runtime)| (id.clone(), runtime.clone()))
+            .collect();
+        for (_, runtime) in &runtimes {
+            runtime.cancel_captures.cancel();
+        }
+
+        self.background.close();
+        self.background.wait().await;
+
+        let mut stops = JoinSet::new();
+        for (id, runtime) in runtimes {
+            let services = self.clone();
+            stops.spawn(async move {
+                if let Err(error) = services.stop_runtime(&id, &runtime, None).await {
+                    tracing::error!(devbox_id = %id, error = %format!("{error:#}"), "failed to stop a devbox during server shutdown");
+                }
+            });
+        }
+        while stops.join_next().await.is_some() {}
+
+        if let Err(error) = self.engine.close().await {
+            tracing::error!(error = %format!("{error:#}"), "failed to release the base layer and cgroup");
+        }
+    }
+
+    fn runtime(&self, devbox_id: &str) -> Option<Arc<DevboxRuntime>> {
+        self.runtimes_lock().get(devbox_id).cloned()
+    }
+
+    fn runtimes_lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<DevboxRuntime>>> {
+        // The map holds only handles that no panic can leave half-updated.
+        self.runtimes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn notify_devbox_changed(&self) {
+        self.devbox_changes
+            .send_modify(|version| *version = version.wrapping_add(1));
+    }
+
+    /// Deletes unreferenced layers, logging rather than returning a failure, because the
+    /// operation that freed them has already succeeded.
+    async fn collect_garbage(&self) {
+        let layers = self.layers.clone();
+        let result = tokio::task::spawn_blocking(move || layers.collect_garbage()).await;
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::error!(error = %format!("{error:#}"), "failed to delete unreferenced layers");
+            }
+            Err(error) => tracing::error!(%error, "the layer garbage collection task failed"),
+        }
+    }
+}
+
+/// Returns how long a long poll may hold: `requested` seconds, at most `max`, or `max`
+/// when not given.
+fn hold_duration(requested: Option<f64>, max: Duration) -> ServiceResult<Duration> {
+    let Some(seconds) = requested else {
+        return Ok(max);
+    };
+    if !seconds.is_finite() || seconds < 0.0 {
+        return Err(ServiceError::InvalidRequest(format!(
+            "timeout_seconds must be a number of seconds between 0 and {}, got {seconds}",
+            max.as_secs()
+        )));
+    }
+    Ok(Duration::from_secs_f64(seconds).min(max))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hold_duration_caps_and_defaults() {
+        let max = Duration::from_secs(30);
+        assert_eq!(hold_duration(None, max).expect("valid"), max);
+        assert_eq!(hold_duration(Some(100.0), max).expect("valid"), max);
+        assert_eq!(
+            hold_duration(Some(0.5), max).expect("valid"),
+            Duration::from_millis(500)
+        );
+        assert!(hold_duration(Some(-1.0), max).is_err());
+    }
+}

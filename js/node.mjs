@@ -1,0 +1,29 @@
+// Entry point for `import ... from 'runloop-wasm'` in Node: re-exports the CommonJS entry, so
+// that code mixing `import` and `require` sees the same classes.
+
+import sdk from './node.cjs';
+
+export const {
+  RunloopSDK,
+  DevboxOps,
+  Devbox,
+  DevboxCmdOps,
+  DevboxFileOps,
+  ExecutionResult,
+  SnapshotOps,
+  Snapshot,
+  RunloopError,
+  APIError,
+  BadRequestError,
+  AuthenticationError,
+  PermissionDeniedError,
+  NotFoundError,
+  ConflictError,
+  UnprocessableEntityError,
+  RateLimitError,
+  InternalServerError,
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIUserAbortError,
+  PollingTimeoutError,
+} = sdk;

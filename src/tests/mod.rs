@@ -1,0 +1,6 @@
+//! Native tests of the client core, the waits and the output rules, through a fake platform.
+
+mod client;
+mod fake;
+mod output;
+mod wait;
