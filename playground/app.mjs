@@ -52,7 +52,7 @@ async function run(button, action) {
   }
 }
 
-/** Enables each button unless its action runs or what it needs (a devbox, a snapshot) is missing. */
+/** Enables each button unless its action runs or what it needs (devbox, snapshot) is missing. */
 function refreshButtons() {
   const needs = {
     'run-command': devbox,
@@ -179,7 +179,9 @@ async function refreshSnapshots() {
   }));
 }
 
-$('list-snapshots').addEventListener('click', (event) => run(event.currentTarget, refreshSnapshots));
+$('list-snapshots').addEventListener('click', (event) => {
+  run(event.currentTarget, refreshSnapshots);
+});
 
 $('shutdown-all').addEventListener('click', (event) => run(event.currentTarget, async () => {
   const results = await Promise.allSettled([...liveDevboxes].map((item) => item.shutdown()));
@@ -190,4 +192,6 @@ $('shutdown-all').addEventListener('click', (event) => run(event.currentTarget, 
   if (failed.length > 0) throw failed[0].reason;
 }));
 
+// Buttons start disabled in the HTML, so nothing is clickable before the wasm build loads.
 refreshButtons();
+document.body.dataset.ready = 'true';

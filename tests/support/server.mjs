@@ -22,9 +22,11 @@ const stopTimeoutMs = 15_000;
  * Starts runloop-local and resolves once it prints its base URL.
  *
  * @param {{ dataDir?: string, token?: string, binary?: string, quiet?: boolean,
- *   corsOrigins?: string[] }} [options]
+ *   corsOrigins?: string[], port?: number, playgroundDir?: string }} [options]
  *   `dataDir` reuses a directory (to test a restart); by default a new temporary one is made
- *   and removed by `stop()`. `corsOrigins` are the browser origins allowed to call the API.
+ *   and removed by `stop()`. `port` fixes the port (default: a free one), so a restarted
+ *   server keeps its URL. `corsOrigins` are the browser origins allowed to call the API.
+ *   `playgroundDir` serves the playground from that package directory.
  * @returns {Promise<{ baseURL: string, token: string, dataDir: string,
  *   stop: () => Promise<void>, stderr: () => string }>}
  */
@@ -34,8 +36,9 @@ export async function startServer(options = {}) {
   const token = options.token ?? `rl_test_${randomBytes(12).toString('hex')}`;
   const binary = options.binary ?? serverBinary;
 
-  const args = ['--port', '0', '--data-dir', dataDir, '--token', token];
+  const args = ['--port', String(options.port ?? 0), '--data-dir', dataDir, '--token', token];
   for (const origin of options.corsOrigins ?? []) args.push('--cors-origin', origin);
+  if (options.playgroundDir !== undefined) args.push('--playground', options.playgroundDir);
 
   const child = spawn(binary, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
