@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::http::{router, AppState};
 use crate::layers::LayerStore;
 use crate::sandbox::{EnginePaths, SandboxEngine};
-use crate::services::Services;
+use crate::services::{CaptureSettings, Services};
 use crate::store::Store;
 
 /// A server instance whose data dir is recovered and whose base layer is mounted.
@@ -37,6 +37,9 @@ impl App {
         if config.token.is_empty() {
             anyhow::bail!("the API token is empty; pass a non-empty --token or RUNLOOP_API_KEY");
         }
+        // Settings are checked before anything is mounted, so a bad one leaves nothing behind.
+        let capture = CaptureSettings::from_config(&config)?;
+        crate::http::check_cors_origins(&config.cors_origins)?;
         let data_dir = prepare_data_dir(&config.data_dir)?;
         let data_dir_lock = lock_data_dir(&data_dir)?;
 
@@ -63,18 +66,14 @@ impl App {
 
         let layers = Arc::new(LayerStore::new(
             layers_dir,
+            engine.layers_view(),
             engine.copy_program().to_path_buf(),
             store.clone(),
         ));
         layers.recover()?;
         engine.mount_base().await?;
 
-        let services = Arc::new(Services::new(
-            store,
-            engine,
-            layers,
-            config.snapshot_timeout,
-        ));
+        let services = Arc::new(Services::new(store, engine, layers, capture));
         let state = AppState::new(services.clone(), &config)?;
         tracing::info!(data_dir = %data_dir.display(), "runloop-local is ready");
         Ok(Self {

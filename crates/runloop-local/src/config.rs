@@ -6,6 +6,9 @@ use std::time::Duration;
 /// Time a snapshot capture may take, by default, before it ends as `error`.
 pub const DEFAULT_SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// Snapshot layers a devbox mounts at most, by default, before captures squash the chain.
+pub const DEFAULT_MAX_CHAIN_DEPTH: usize = 32;
+
 /// Settings of one server instance.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -16,6 +19,14 @@ pub struct Config {
     pub token: String,
     /// Time a snapshot capture may take before it ends as `error`.
     pub snapshot_timeout: Duration,
+    /// Snapshot layers a devbox mounts at most (1 to 400). A capture whose layer chain
+    /// would be longer also writes one squashed layer holding the whole chain, and devboxes
+    /// booted from that snapshot mount only the squashed layer.
+    pub max_chain_depth: usize,
+    /// Extra time every capture waits after copying, with the devbox still frozen, so tests
+    /// can observe a capture in progress, time it out or crash in the middle of it.
+    #[cfg(feature = "test-hooks")]
+    pub capture_delay: Duration,
     /// Browser origins (such as `http://127.0.0.1:5173`) allowed to call the API through
     /// CORS. Preflight requests from any other origin get a 403.
     pub cors_origins: Vec<String>,
@@ -31,6 +42,9 @@ impl Config {
             data_dir: data_dir.into(),
             token: token.into(),
             snapshot_timeout: DEFAULT_SNAPSHOT_TIMEOUT,
+            max_chain_depth: DEFAULT_MAX_CHAIN_DEPTH,
+            #[cfg(feature = "test-hooks")]
+            capture_delay: Duration::ZERO,
             cors_origins: Vec::new(),
             playground_dir: None,
         }

@@ -20,6 +20,13 @@ pub enum ServiceError {
     /// The resource is in a state that does not allow the operation (409).
     #[error("{0}")]
     Conflict(String),
+    /// Like `Conflict`, but waiting will not change the state, for example for a devbox
+    /// that has shut down (409, sent with `x-should-retry: false` so clients do not retry).
+    #[error("{0}")]
+    InvalidState(String),
+    /// The request or the file it names is larger than a limit the message names (413).
+    #[error("{0}")]
+    TooLarge(String),
     /// The server is shutting down and will not finish the request (503).
     #[error("{0}")]
     Unavailable(String),

@@ -22,6 +22,7 @@ mod app;
 mod clock;
 mod config;
 mod error;
+mod file_attrs;
 mod http;
 mod ids;
 mod layers;
@@ -30,5 +31,5 @@ mod services;
 mod store;
 
 pub use app::{launch_with_listener, App};
-pub use config::{Config, DEFAULT_SNAPSHOT_TIMEOUT};
+pub use config::{Config, DEFAULT_MAX_CHAIN_DEPTH, DEFAULT_SNAPSHOT_TIMEOUT};
 pub use http::{router, AppState};

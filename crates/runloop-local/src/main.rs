@@ -44,6 +44,11 @@ struct Cli {
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]
     snapshot_timeout: u64,
 
+    /// Snapshot layers a devbox mounts at most (1 to 400). A capture whose layer chain
+    /// would be deeper also writes one squashed layer holding the whole chain.
+    #[arg(long, value_name = "LAYERS", default_value_t = runloop_local::DEFAULT_MAX_CHAIN_DEPTH)]
+    max_chain_depth: usize,
+
     /// Browser origin allowed to call the API through CORS, such as
     /// `http://127.0.0.1:5173`; repeat for several. Preflights from other origins get a 403.
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
@@ -105,6 +110,7 @@ async fn run(cli: Cli, token: String) -> anyhow::Result<()> {
 
     let mut config = Config::new(cli.data_dir, token);
     config.snapshot_timeout = Duration::from_secs(cli.snapshot_timeout);
+    config.max_chain_depth = cli.max_chain_depth;
     config.cors_origins = cli.cors_origins;
     config.playground_dir = cli.playground;
     let app = App::init(config).await?;

@@ -3,8 +3,8 @@
 use axum::extract::State;
 use axum::Json;
 use runloop_types::{
-    DevboxCreateParams, DevboxListParams, DevboxListView, DevboxUpdateParams, DevboxView,
-    DevboxWaitParams,
+    DevboxCreateParams, DevboxListParams, DevboxListView, DevboxLogsView, DevboxResourceUsageView,
+    DevboxUpdateParams, DevboxView, DevboxWaitParams,
 };
 use serde::Deserialize;
 
@@ -17,6 +17,13 @@ use crate::services::ListQuery;
 #[derive(Deserialize)]
 pub struct ShutdownQuery {
     force: Option<String>,
+}
+
+/// Query of `GET /v1/devboxes/{id}/logs`.
+#[derive(Deserialize)]
+pub struct LogsQuery {
+    execution_id: Option<String>,
+    shell_name: Option<String>,
 }
 
 /// `POST /v1/devboxes`
@@ -89,4 +96,51 @@ pub async fn shutdown(
 ) -> Result<Json<DevboxView>, ApiError> {
     let force = parse_flag("force", query.force.as_deref())?;
     Ok(Json(state.services.shut_down_devbox(&id, force).await?))
+}
+
+/// `POST /v1/devboxes/{id}/suspend`: returns the devbox `suspending`.
+pub async fn suspend(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<String>,
+) -> Result<Json<DevboxView>, ApiError> {
+    Ok(Json(state.services.suspend_devbox(&id)?))
+}
+
+/// `POST /v1/devboxes/{id}/resume`: returns the devbox `running`.
+pub async fn resume(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<String>,
+) -> Result<Json<DevboxView>, ApiError> {
+    Ok(Json(state.services.resume_devbox(&id).await?))
+}
+
+/// `POST /v1/devboxes/{id}/keep_alive`: returns `{}`, because the hosted API documents no
+/// response shape.
+pub async fn keep_alive(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    state.services.keep_devbox_alive(&id)?;
+    Ok(Json(serde_json::json!({})))
+}
+
+/// `GET /v1/devboxes/{id}/usage`
+pub async fn usage(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<String>,
+) -> Result<Json<DevboxResourceUsageView>, ApiError> {
+    Ok(Json(state.services.devbox_usage(&id)?))
+}
+
+/// `GET /v1/devboxes/{id}/logs`
+pub async fn logs(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<String>,
+    QueryParams(query): QueryParams<LogsQuery>,
+) -> Result<Json<DevboxLogsView>, ApiError> {
+    Ok(Json(state.services.devbox_logs(
+        &id,
+        query.execution_id.as_deref(),
+        query.shell_name.as_deref(),
+    )?))
 }

@@ -12,6 +12,9 @@ use crate::error::ServiceError;
 pub struct ApiError {
     status: StatusCode,
     message: String,
+    /// Value of the `x-should-retry` header, which overrides the official clients' choice
+    /// to retry by status; `None` sends no header.
+    should_retry: Option<bool>,
 }
 
 impl ApiError {
@@ -20,6 +23,7 @@ impl ApiError {
         Self {
             status,
             message: message.into(),
+            should_retry: None,
         }
     }
 
@@ -35,7 +39,8 @@ impl From<ServiceError> for ApiError {
             ServiceError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
             ServiceError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
-            ServiceError::Conflict(_) => StatusCode::CONFLICT,
+            ServiceError::Conflict(_) | ServiceError::InvalidState(_) => StatusCode::CONFLICT,
+            ServiceError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ServiceError::Internal(cause) => {
                 // The request span around this event carries the method and path, and so
@@ -44,11 +49,15 @@ impl From<ServiceError> for ApiError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
+        let should_retry = matches!(error, ServiceError::InvalidState(_)).then_some(false);
         let message = match error {
             ServiceError::Internal(cause) => format!("internal error: {cause:#}"),
             other => other.to_string(),
         };
-        Self::new(status, message)
+        Self {
+            should_retry,
+            ..Self::new(status, message)
+        }
     }
 }
 
@@ -59,12 +68,15 @@ impl IntoResponse for ApiError {
             status: Some(self.status.as_u16()),
         };
         let mut response = (self.status, Json(body)).into_response();
-        if self.status == StatusCode::REQUEST_TIMEOUT {
+        let should_retry = match self.should_retry {
+            Some(value) => Some(value),
             // The official clients retry a long poll that ends in 408. The header makes
             // that explicit for clients that consult it.
-            response
-                .headers_mut()
-                .insert("x-should-retry", HeaderValue::from_static("true"));
+            None => (self.status == StatusCode::REQUEST_TIMEOUT).then_some(true),
+        };
+        if let Some(value) = should_retry {
+            let header = HeaderValue::from_static(if value { "true" } else { "false" });
+            response.headers_mut().insert("x-should-retry", header);
         }
         response
     }

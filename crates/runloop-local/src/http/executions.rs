@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::Json;
 use runloop_types::{
     DevboxAsyncExecutionDetailView, DevboxExecutionDetailView, ExecuteAsyncParams, ExecuteParams,
-    ExecutionWaitParams,
+    ExecutionKillParams, ExecutionWaitParams, SendStdInParams, SendStdInResult,
 };
 use serde::Deserialize;
 
@@ -73,6 +73,34 @@ pub async fn wait_for_status(
         state
             .services
             .wait_for_execution_status(&id, &execution_id, params, last_n)
+            .await?,
+    ))
+}
+
+/// `POST /v1/devboxes/{id}/executions/{execution_id}/kill`
+pub async fn kill(
+    State(state): State<AppState>,
+    PathParams((id, execution_id)): PathParams<(String, String)>,
+    JsonBody(params): JsonBody<ExecutionKillParams>,
+) -> Result<Json<DevboxAsyncExecutionDetailView>, ApiError> {
+    Ok(Json(
+        state
+            .services
+            .kill_execution(&id, &execution_id, params)
+            .await?,
+    ))
+}
+
+/// `POST /v1/devboxes/{id}/executions/{execution_id}/send_std_in`
+pub async fn send_std_in(
+    State(state): State<AppState>,
+    PathParams((id, execution_id)): PathParams<(String, String)>,
+    JsonBody(params): JsonBody<SendStdInParams>,
+) -> Result<Json<SendStdInResult>, ApiError> {
+    Ok(Json(
+        state
+            .services
+            .send_std_in(&id, &execution_id, params)
             .await?,
     ))
 }

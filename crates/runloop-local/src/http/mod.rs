@@ -1,6 +1,7 @@
 //! HTTP routes: parse and validate requests, call a service, and map the result or error to
 //! the wire format. No file system or process work happens here.
 
+mod activity;
 mod auth;
 mod cors;
 mod devboxes;
@@ -9,7 +10,10 @@ mod executions;
 mod extract;
 mod files;
 mod playground;
+mod snapshot_query;
 mod snapshots;
+mod streams;
+mod transfer;
 
 use std::any::Any;
 use std::path::PathBuf;
@@ -54,6 +58,12 @@ impl AppState {
     }
 }
 
+/// Checks every `--cors-origin` value, so a server with an invalid one fails before it
+/// mounts anything.
+pub(crate) fn check_cors_origins(origins: &[String]) -> anyhow::Result<()> {
+    cors::AllowedOrigins::parse(origins).map(|_| ())
+}
+
 /// Builds the router of the Runloop REST API subset this server implements.
 ///
 /// Every route, including unknown ones, requires the bearer token. Every error, including
@@ -73,7 +83,12 @@ pub fn router(state: AppState) -> Router {
             "/v1/devboxes/{id}/wait_for_status",
             post(devboxes::wait_for_status),
         )
-        .route("/v1/devboxes/{id}/shutdown", post(devboxes::shutdown));
+        .route("/v1/devboxes/{id}/shutdown", post(devboxes::shutdown))
+        .route("/v1/devboxes/{id}/suspend", post(devboxes::suspend))
+        .route("/v1/devboxes/{id}/resume", post(devboxes::resume))
+        .route("/v1/devboxes/{id}/keep_alive", post(devboxes::keep_alive))
+        .route("/v1/devboxes/{id}/usage", get(devboxes::usage))
+        .route("/v1/devboxes/{id}/logs", get(devboxes::logs));
 
     let execution_routes = Router::new()
         .route("/v1/devboxes/{id}/execute", post(executions::execute))
@@ -92,6 +107,22 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/devboxes/{id}/executions/{execution_id}/wait_for_status",
             post(executions::wait_for_status),
+        )
+        .route(
+            "/v1/devboxes/{id}/executions/{execution_id}/kill",
+            post(executions::kill),
+        )
+        .route(
+            "/v1/devboxes/{id}/executions/{execution_id}/send_std_in",
+            post(executions::send_std_in),
+        )
+        .route(
+            "/v1/devboxes/{id}/executions/{execution_id}/stream_stdout_updates",
+            get(streams::stdout),
+        )
+        .route(
+            "/v1/devboxes/{id}/executions/{execution_id}/stream_stderr_updates",
+            get(streams::stderr),
         );
 
     let file_routes = Router::new()
@@ -99,7 +130,12 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/devboxes/{id}/write_file_contents",
             post(files::write).layer(DefaultBodyLimit::max(WRITE_BODY_LIMIT)),
-        );
+        )
+        .route(
+            "/v1/devboxes/{id}/upload_file",
+            post(transfer::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/v1/devboxes/{id}/download_file", post(transfer::download));
 
     let snapshot_routes = Router::new()
         .route(
@@ -128,6 +164,7 @@ pub fn router(state: AppState) -> Router {
         .merge(snapshot_routes)
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn_with_state(state.clone(), activity::track))
         .layer(from_fn_with_state(state.clone(), auth::require_bearer));
 
     // Pages are public and outside auth; CORS wraps both, so that preflights, which carry

@@ -5,23 +5,10 @@ use axum::Json;
 use runloop_types::{
     DevboxSnapshotAsyncStatusView, DevboxSnapshotListView, DevboxSnapshotView, SnapshotDiskParams,
 };
-use serde::Deserialize;
 
 use super::error::ApiError;
 use super::extract::{JsonBody, PathParams, QueryParams};
-use super::AppState;
-use crate::services::ListQuery;
-
-/// Query of `GET /v1/devboxes/disk_snapshots`. Other keys, such as `metadata[key]`
-/// filters, are ignored.
-#[derive(Deserialize)]
-pub struct SnapshotListQuery {
-    devbox_id: Option<String>,
-    source_blueprint_id: Option<String>,
-    limit: Option<u32>,
-    starting_after: Option<String>,
-    include_total_count: Option<bool>,
-}
+use super::{snapshot_query, AppState};
 
 /// `POST /v1/devboxes/{id}/snapshot_disk`
 pub async fn snapshot_disk(
@@ -45,20 +32,16 @@ pub async fn snapshot_disk_async(
     ))
 }
 
-/// `GET /v1/devboxes/disk_snapshots`
+/// `GET /v1/devboxes/disk_snapshots`, with the filters described in [`snapshot_query`].
 pub async fn list(
     State(state): State<AppState>,
-    QueryParams(params): QueryParams<SnapshotListQuery>,
+    QueryParams(pairs): QueryParams<Vec<(String, String)>>,
 ) -> Result<Json<DevboxSnapshotListView>, ApiError> {
-    let query = ListQuery {
-        limit: params.limit,
-        starting_after: params.starting_after,
-        include_total_count: params.include_total_count,
-    };
+    let query = snapshot_query::parse(pairs)?;
     Ok(Json(state.services.list_snapshots(
-        params.devbox_id.as_deref(),
-        params.source_blueprint_id.as_deref(),
-        &query,
+        &query.filter,
+        query.source_blueprint_id.as_deref(),
+        &query.list,
     )?))
 }
 

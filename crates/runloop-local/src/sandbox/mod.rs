@@ -20,7 +20,8 @@
 //! - **Freezer.** The launcher and every command join the devbox's cgroup v1 freezer
 //!   group before they exec, and each command runs in its own process group. Teardown
 //!   freezes the group, kills every process with SIGKILL, thaws it, unmounts the root and
-//!   removes the group. Snapshots freeze the group while they copy `upper`.
+//!   removes the group. Snapshots freeze the group while they copy `upper`, and a suspend
+//!   freezes it until the devbox resumes.
 //!
 //! The network, hostname, users and IPC are shared with the host, and commands run as
 //! root. The engine isolates the file system and processes, not the machine.
@@ -34,23 +35,30 @@
 //! freezer and util-linux directly keeps those steps in this module, with fewer programs
 //! that can fail or differ between hosts.
 
+mod capture;
 mod cgroup;
+mod command;
 mod init_script;
 mod mounts;
 mod preflight;
 pub mod rootfs;
+mod suspend;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::process::{Child, ChildStdout, Command};
 
+use crate::file_attrs::{copy_attributes, OVERLAY_XATTR_PREFIX};
 use cgroup::{FreezerCgroup, FreezerHierarchy};
 use preflight::HostSupport;
 
+pub use capture::CaptureView;
+pub use command::{CommandSignal, CommandSpec};
 pub use mounts::remove_tree;
 pub use preflight::SANE_PATH;
 
@@ -59,6 +67,9 @@ pub const HOME_DIR: &str = "/home/user";
 
 /// Name of the base overlay's mount point inside the layers dir.
 const BASE_NAME: &str = "base";
+
+/// Name of the read-only view of the layers dir inside the layers dir.
+const LAYERS_VIEW_NAME: &str = "view";
 
 /// Time a devbox's init script may take to report `ready`.
 const INIT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -153,12 +164,27 @@ impl SandboxEngine {
             return Err(error.context("overlayfs rejected the base layer over the host root"));
         }
 
+        let view = self.layers_view();
+        if let Err(error) = capture::mount_read_only_view(&self.paths.layers_dir, &view) {
+            mounts::unmount(&base).await?;
+            mounts::unmount(&self.paths.empty_dir).await?;
+            return Err(error);
+        }
+
         self.cgroups.ensure()
+    }
+
+    /// Path of a read-only `noatime` view of the layers dir, mounted by
+    /// [`SandboxEngine::mount_base`]. Reading layers through it changes none of their
+    /// access times, which keeps them as their snapshots recorded them.
+    pub fn layers_view(&self) -> PathBuf {
+        self.paths.layers_dir.join(LAYERS_VIEW_NAME)
     }
 
     /// Unmounts the base overlay and removes the parent cgroup. Every sandbox must have
     /// been stopped.
     pub async fn close(&self) -> anyhow::Result<()> {
+        mounts::unmount(&self.layers_view()).await?;
         mounts::unmount(&self.paths.layers_dir.join(BASE_NAME)).await?;
         mounts::unmount(&self.paths.empty_dir).await?;
         self.cgroups.remove().await
@@ -190,6 +216,7 @@ impl SandboxEngine {
                     init_pid,
                     launcher,
                     tools: self.host.tools.clone(),
+                    suspended: AtomicBool::new(false),
                 })
             }
             Err(error) => {
@@ -213,8 +240,14 @@ impl SandboxEngine {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("failed to create {}", dir.display()))?;
         }
-        // The root directory of the merged view takes its mode from the upper directory.
-        set_mode(&upper, 0o755)?;
+        // The root directory of the merged view takes its attributes from the upper
+        // directory, so a devbox booted from a snapshot gets those its source's root had.
+        match layer_names.first() {
+            Some(top) => copy_attributes(&self.paths.layers_dir.join(top), &upper, |name| {
+                name.starts_with(OVERLAY_XATTR_PREFIX)
+            })?,
+            None => set_mode(&upper, 0o755)?,
+        }
 
         let lower: Vec<&str> = layer_names
             .iter()
@@ -362,6 +395,8 @@ pub struct Sandbox {
     init_pid: i32,
     launcher: Child,
     tools: preflight::Tools,
+    /// Set while the devbox is suspended; see [`Sandbox::suspend`].
+    suspended: AtomicBool,
 }
 
 impl Sandbox {
@@ -374,43 +409,17 @@ impl Sandbox {
         PathBuf::from(format!("/proc/{}/root", self.init_pid))
     }
 
-    /// Host path of the overlay upper directory, which contains every change the devbox made.
-    pub fn upper(&self) -> &Path {
-        &self.upper
-    }
-
-    /// Starts `bash -c command` in the devbox, in `/home/user`, with exactly the variables
-    /// in `env`, stdin closed and stdout and stderr piped.
-    ///
-    /// The process joins the devbox's freezer group before it execs and leads its own
-    /// process group, whose id is the returned child's pid.
-    pub fn spawn_command(&self, command: &str, env: &[(String, String)]) -> std::io::Result<Child> {
-        Command::new(&self.tools.sh)
-            .arg("-c")
-            .arg(JOIN_CGROUP_AND_EXEC)
-            .arg(self.cgroup.path())
-            .arg(&self.tools.nsenter)
-            .arg("--target")
-            .arg(self.init_pid.to_string())
-            .args(["--mount", "--pid", "--root"])
-            .arg(format!("--wdns={HOME_DIR}"))
-            .args(["--", "/bin/bash", "-c", command])
-            .env_clear()
-            .envs(env.iter().map(|(name, value)| (name, value)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .spawn()
-    }
-
     /// Freezes every process of the devbox, waiting at most `timeout`.
     pub async fn freeze(&self, timeout: Duration) -> anyhow::Result<()> {
         self.cgroup.freeze(timeout).await
     }
 
-    /// Lets the devbox's processes run again.
+    /// Lets the devbox's processes run again after [`Sandbox::freeze`]. Does nothing while
+    /// the devbox is suspended, so a capture never wakes a suspended devbox.
     pub fn thaw(&self) -> anyhow::Result<()> {
+        if self.suspended.load(Ordering::SeqCst) {
+            return Ok(());
+        }
         self.cgroup.thaw()
     }
 }

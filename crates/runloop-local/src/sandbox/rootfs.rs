@@ -11,7 +11,7 @@ use std::io::{self, Read, Write};
 use std::path::{Component, Path, PathBuf};
 
 use rustix::fd::OwnedFd;
-use rustix::fs::{FileType, Mode, OFlags, ResolveFlags};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 use thiserror::Error;
 
@@ -100,6 +100,125 @@ pub fn write_file(root: &Path, path: &str, contents: &[u8]) -> Result<(), FileEr
     std::fs::File::from(fd)
         .write_all(contents)
         .map_err(|source| io_error("write", path, source))
+}
+
+/// Opens the regular file `path` (absolute inside the devbox) under `root` for reading and
+/// returns it with its size in bytes.
+pub fn open_regular_file(root: &Path, path: &str) -> Result<(std::fs::File, u64), FileError> {
+    let root_fd = open_root(root, path)?;
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+    let fd = open_in_root(&root_fd, Path::new(path), flags, Mode::empty())
+        .map_err(|errno| map_errno(errno, "open", path))?;
+    let size = require_regular_file(&fd, path)?;
+    Ok((std::fs::File::from(fd), size))
+}
+
+/// A new file being written next to its final path inside a devbox, under a hidden
+/// temporary name, so that the final path changes only when the whole file is there.
+#[derive(Debug)]
+pub struct StagedFile {
+    /// The open temporary file.
+    pub file: std::fs::File,
+    parent: OwnedFd,
+    temp_name: String,
+    final_name: std::ffi::OsString,
+    path: String,
+}
+
+/// Creates the missing parent directories of `path` (absolute inside the devbox) under
+/// `root` and a new temporary file (mode 0644) in its directory. An existing regular file
+/// at `path` lends the temporary file its mode and owner, so replacing it keeps them.
+pub fn stage_file(root: &Path, path: &str, temp_name: &str) -> Result<StagedFile, FileError> {
+    let target = Path::new(path);
+    let Some(final_name) = target.file_name() else {
+        return Err(FileError::IsDirectory(path.to_owned()));
+    };
+    let root_fd = open_root(root, path)?;
+    create_parent_dirs(&root_fd, path)?;
+    let parent_path = target.parent().unwrap_or(Path::new("/"));
+    let parent = open_dir(&root_fd, parent_path).map_err(|errno| map_errno(errno, "open", path))?;
+
+    let existing = match rustix::fs::statat(&parent, final_name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(stat) => Some(stat),
+        Err(Errno::NOENT) => None,
+        Err(errno) => return Err(map_errno(errno, "stat", path)),
+    };
+    if let Some(stat) = &existing {
+        if FileType::from_raw_mode(stat.st_mode) == FileType::Directory {
+            return Err(FileError::IsDirectory(path.to_owned()));
+        }
+    }
+
+    let flags = OFlags::WRONLY
+        | OFlags::CREATE
+        | OFlags::EXCL
+        | OFlags::NOFOLLOW
+        | OFlags::NOCTTY
+        | OFlags::CLOEXEC;
+    let fd = rustix::fs::openat(&parent, temp_name, flags, Mode::from_raw_mode(0o644))
+        .map_err(|errno| map_errno(errno, "create a temporary file for", path))?;
+    let staged = StagedFile {
+        file: std::fs::File::from(fd),
+        parent,
+        temp_name: temp_name.to_owned(),
+        final_name: final_name.to_owned(),
+        path: path.to_owned(),
+    };
+
+    if let Some(stat) =
+        existing.filter(|stat| FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile)
+    {
+        let copied = rustix::fs::fchmod(&staged.file, Mode::from_raw_mode(stat.st_mode & 0o7777))
+            .and_then(|()| {
+                rustix::fs::fchown(
+                    &staged.file,
+                    Some(rustix::process::Uid::from_raw(stat.st_uid)),
+                    Some(rustix::process::Gid::from_raw(stat.st_gid)),
+                )
+            });
+        if let Err(errno) = copied {
+            staged.discard();
+            return Err(map_errno(errno, "copy the mode and owner of", path));
+        }
+    }
+    Ok(staged)
+}
+
+impl StagedFile {
+    /// Flushes the file to disk and renames it to its final path, replacing what was there
+    /// unless that is a directory.
+    pub fn commit(self) -> Result<(), FileError> {
+        if let Err(error) = self.file.sync_all() {
+            self.discard();
+            return Err(io_error("flush", &self.path, error));
+        }
+        let renamed = rustix::fs::renameat(
+            &self.parent,
+            self.temp_name.as_str(),
+            &self.parent,
+            self.final_name.as_os_str(),
+        );
+        match renamed {
+            Ok(()) => Ok(()),
+            Err(errno) => {
+                let path = self.path.clone();
+                self.discard();
+                Err(match errno {
+                    Errno::ISDIR | Errno::NOTEMPTY | Errno::EXIST => FileError::IsDirectory(path),
+                    other => map_errno(other, "rename a temporary file to", &path),
+                })
+            }
+        }
+    }
+
+    /// Deletes the temporary file, logging a failure: the caller is already reporting one.
+    pub fn discard(&self) {
+        if let Err(error) =
+            rustix::fs::unlinkat(&self.parent, self.temp_name.as_str(), AtFlags::empty())
+        {
+            tracing::warn!(path = %self.path, temp_name = %self.temp_name, %error, "failed to delete a temporary upload file");
+        }
+    }
 }
 
 fn open_root(root: &Path, path: &str) -> Result<OwnedFd, FileError> {
@@ -239,6 +358,78 @@ mod tests {
         ));
         assert!(matches!(
             read_file(root.path(), "/missing", 1024),
+            Err(FileError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn staged_file_appears_only_on_commit() {
+        use std::io::Write;
+
+        let root = tempfile::tempdir().expect("temporary directory");
+        let mut staged = stage_file(root.path(), "/d/e/f.bin", ".tmp-1").expect("stage");
+        staged.file.write_all(b"data").expect("write");
+        assert!(!root.path().join("d/e/f.bin").exists());
+        assert!(root.path().join("d/e/.tmp-1").exists());
+
+        staged.commit().expect("commit");
+        assert_eq!(
+            std::fs::read(root.path().join("d/e/f.bin")).expect("read"),
+            b"data"
+        );
+        assert!(!root.path().join("d/e/.tmp-1").exists());
+    }
+
+    #[test]
+    fn staged_file_keeps_mode_of_replaced_file() {
+        use std::os::unix::fs::PermissionsExt;
+
+        let root = tempfile::tempdir().expect("temporary directory");
+        let existing = root.path().join("run.sh");
+        std::fs::write(&existing, b"old").expect("write");
+        std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o750)).expect("chmod");
+
+        let staged = stage_file(root.path(), "/run.sh", ".tmp-2").expect("stage");
+        staged.commit().expect("commit");
+        let mode = std::fs::metadata(&existing)
+            .expect("stat")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o750);
+        assert!(std::fs::read(&existing).expect("read").is_empty());
+    }
+
+    #[test]
+    fn staging_over_a_directory_is_rejected() {
+        let root = tempfile::tempdir().expect("temporary directory");
+        std::fs::create_dir(root.path().join("dir")).expect("mkdir");
+        assert!(matches!(
+            stage_file(root.path(), "/dir", ".tmp-3"),
+            Err(FileError::IsDirectory(_))
+        ));
+        assert!(matches!(
+            stage_file(root.path(), "/", ".tmp-4"),
+            Err(FileError::IsDirectory(_))
+        ));
+    }
+
+    #[test]
+    fn staging_through_symlinked_parent_stays_inside() {
+        let root = tempfile::tempdir().expect("temporary directory");
+        std::os::unix::fs::symlink("/", root.path().join("up")).expect("symlink");
+        let staged = stage_file(root.path(), "/up/../../x.bin", ".tmp-5").expect("stage");
+        staged.commit().expect("commit");
+        assert!(root.path().join("x.bin").exists());
+    }
+
+    #[test]
+    fn open_regular_file_returns_size() {
+        let root = tempfile::tempdir().expect("temporary directory");
+        write_file(root.path(), "/f", b"12345").expect("write");
+        let (_, size) = open_regular_file(root.path(), "/f").expect("open");
+        assert_eq!(size, 5);
+        assert!(matches!(
+            open_regular_file(root.path(), "/missing"),
             Err(FileError::NotFound(_))
         ));
     }

@@ -1,25 +1,25 @@
-//! Devbox lifecycle: create, boot, read, list, update, long-poll and shut down.
+//! Devbox records: create, read, list, update, long-poll and shut down.
 //!
-//! States: `provisioning` (record created) → `initializing` (sandbox starting) → `running`;
-//! a failed boot ends in `failure`, and shutdown (by the API or by the server stopping)
-//! ends in `shutdown`. Both end states are final.
+//! States: `provisioning` (record created) → `initializing` (boot, see `boot`) → `running`,
+//! which `suspending` → `suspended` → `resuming` → `running` may follow (see `lifecycle`).
+//! A failed boot ends in `failure`; a shutdown by the API, the entrypoint's exit, a timer
+//! (see `timers`) or the server stopping ends in `shutdown`. Both end states are final.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use runloop_types::{
     DevboxCreateParams, DevboxListView, DevboxStatus, DevboxUpdateParams, DevboxView,
-    DevboxWaitParams, ShutdownReason,
+    DevboxWaitParams, FailureReason, ShutdownReason,
 };
-use tokio::sync::OwnedRwLockWriteGuard;
 use tokio::time::Instant;
 
+use super::create_params::plan_boot;
 use super::runtime::DevboxRuntime;
 use super::{hold_duration, ListQuery, Services};
 use crate::clock::now_ms;
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{new_id, DEVBOX_PREFIX};
-use crate::sandbox::Sandbox;
 use crate::store::{DevboxRecord, PageRequest, SnapshotBase};
 
 /// Maximum hold of `wait_for_status` and of `create_and_await_running`.
@@ -38,7 +38,7 @@ impl Services {
         self: &Arc<Self>,
         params: DevboxCreateParams,
     ) -> ServiceResult<DevboxView> {
-        reject_unsupported(&params)?;
+        let plan = Arc::new(plan_boot(&params)?);
         let now = now_ms();
         let id = new_id(DEVBOX_PREFIX)?;
 
@@ -71,6 +71,7 @@ impl Services {
         }
 
         let runtime = Arc::new(DevboxRuntime::new(self.shutdown.child_token()));
+        runtime.set_plan(plan);
         let boot_guard = runtime.sandbox.clone().write_owned().await;
         self.runtimes_lock().insert(id.clone(), runtime);
         self.notify_devbox_changed();
@@ -198,7 +199,7 @@ impl Services {
         }
 
         let Some(runtime) = self.runtime(id) else {
-            self.mark_ended(id, Some(ShutdownReason::ApiShutdown))?;
+            self.mark_ended(id, Ending::Shutdown(Some(ShutdownReason::ApiShutdown)))?;
             return self.devbox(id);
         };
         if !force && self.store.count_snapshots_in_progress(id)? > 0 {
@@ -224,12 +225,26 @@ impl Services {
         runtime: &DevboxRuntime,
         reason: Option<ShutdownReason>,
     ) -> anyhow::Result<()> {
+        self.end_runtime(id, runtime, Ending::Shutdown(reason))
+            .await
+    }
+
+    /// Tears down the sandbox of `runtime` if it has one, then records `ending` unless the
+    /// devbox already ended, so by the time a client reads the end state the processes
+    /// are gone. The status changes even when the teardown fails; the failure is returned.
+    pub(super) async fn end_runtime(
+        &self,
+        id: &str,
+        runtime: &DevboxRuntime,
+        ending: Ending,
+    ) -> anyhow::Result<()> {
         let mut sandbox = runtime.sandbox.write().await;
         let stopped = match sandbox.take() {
             Some(running) => self.engine.stop(running).await,
             None => Ok(()),
         };
-        let marked = self.mark_ended(id, reason);
+        let marked = self.mark_ended(id, ending);
+        runtime.ended.cancel();
         drop(sandbox);
 
         self.collect_garbage().await;
@@ -237,38 +252,14 @@ impl Services {
         marked.map_err(anyhow::Error::from)
     }
 
-    async fn boot(
-        self: Arc<Self>,
-        id: String,
-        mut sandbox: OwnedRwLockWriteGuard<Option<Sandbox>>,
-        base_layer_id: Option<i64>,
-    ) {
-        self.set_status(&id, DevboxStatus::Initializing, None);
-
-        let started = async {
-            let layers = self.layers.chain_names(base_layer_id)?;
-            self.engine.start(&id, &layers).await
-        }
-        .await;
-
-        match started {
-            Ok(running) => {
-                *sandbox = Some(running);
-                self.set_status(&id, DevboxStatus::Running, None);
-            }
-            Err(error) => {
-                let reason = format!("{error:#}");
-                tracing::error!(devbox_id = %id, error = %reason, "devbox failed to boot");
-                self.set_status(&id, DevboxStatus::Failure, Some(reason));
-                drop(sandbox);
-                self.collect_garbage().await;
-            }
-        }
-    }
-
     /// Moves a devbox that has not ended to `status`, logging a failed write: the caller is
     /// a background task with no client to report to.
-    fn set_status(&self, id: &str, status: DevboxStatus, failure_reason: Option<String>) {
+    pub(super) fn set_status(
+        &self,
+        id: &str,
+        status: DevboxStatus,
+        failure_reason: Option<String>,
+    ) {
         let result = self.store.update_devbox(id, |record| {
             if !record.view.status.is_terminal() {
                 record.record_transition(status, now_ms(), failure_reason);
@@ -280,11 +271,20 @@ impl Services {
         self.notify_devbox_changed();
     }
 
-    fn mark_ended(&self, id: &str, reason: Option<ShutdownReason>) -> ServiceResult<()> {
+    fn mark_ended(&self, id: &str, ending: Ending) -> ServiceResult<()> {
         self.store.update_devbox(id, |record| {
-            if !record.view.status.is_terminal() {
-                record.record_transition(DevboxStatus::Shutdown, now_ms(), None);
-                record.view.shutdown_reason = reason;
+            if record.view.status.is_terminal() {
+                return;
+            }
+            match ending {
+                Ending::Shutdown(reason) => {
+                    record.record_transition(DevboxStatus::Shutdown, now_ms(), None);
+                    record.view.shutdown_reason = reason;
+                }
+                Ending::Failure { reason, detail } => {
+                    record.record_transition(DevboxStatus::Failure, now_ms(), Some(detail));
+                    record.view.failure_reason = Some(reason);
+                }
             }
         })?;
         self.notify_devbox_changed();
@@ -307,18 +307,40 @@ impl Services {
         let record = self.devbox_record(id)?;
         let status = record.view.status;
         let runtime = self.runtime(id).filter(|_| status == DevboxStatus::Running);
-        runtime.ok_or_else(|| {
-            let hint = if status.is_terminal() {
-                "; create a new devbox"
-            } else {
-                "; wait for it with wait_for_status"
-            };
-            ServiceError::Conflict(format!(
-                "devbox {id} is {}; it must be running to {action}{hint}",
-                status.as_str()
-            ))
-        })
+        runtime.ok_or_else(|| not_running(id, status, action))
     }
+}
+
+/// Builds the error for an operation that needs a running devbox. Only a devbox on its
+/// way to `running` gets a retryable 409.
+fn not_running(id: &str, status: DevboxStatus, action: &str) -> ServiceError {
+    let message = format!(
+        "devbox {id} is {}; it must be running to {action}",
+        status.as_str()
+    );
+    match status {
+        DevboxStatus::Suspended | DevboxStatus::Suspending => ServiceError::InvalidState(format!(
+            "{message}; resume it with POST /v1/devboxes/{id}/resume"
+        )),
+        DevboxStatus::Failure | DevboxStatus::Shutdown => {
+            ServiceError::InvalidState(format!("{message}; create a new devbox"))
+        }
+        _ => ServiceError::Conflict(format!("{message}; wait for it with wait_for_status")),
+    }
+}
+
+/// End state of a devbox, with its reason.
+#[derive(Debug)]
+pub(super) enum Ending {
+    /// `shutdown`, with the reason if there is one.
+    Shutdown(Option<ShutdownReason>),
+    /// `failure`, with the category and the transition's explanation.
+    Failure {
+        /// Category shown as the view's `failure_reason`.
+        reason: FailureReason,
+        /// Explanation stored in the state transition.
+        detail: String,
+    },
 }
 
 /// Builds the error for an unknown devbox id.
@@ -347,82 +369,4 @@ fn new_view(id: String, now: i64, params: &DevboxCreateParams) -> DevboxView {
         gateway_specs: None,
         mcp_specs: None,
     }
-}
-
-/// Rejects create options this server does not implement, so a caller never gets a devbox
-/// that silently lacks what it asked for.
-fn reject_unsupported(params: &DevboxCreateParams) -> ServiceResult<()> {
-    if params.blueprint_id.is_some() || params.blueprint_name.is_some() {
-        return Err(ServiceError::InvalidRequest(
-            "blueprints are not supported by runloop-local; boot from the host base or from a snapshot_id"
-                .to_owned(),
-        ));
-    }
-
-    let launch = params.launch_parameters.as_ref();
-    let launch_commands = launch.and_then(|launch| launch.launch_commands.as_ref());
-    let non_root_user = launch
-        .and_then(|launch| launch.user_parameters.as_ref())
-        .is_some_and(|user| user.uid != 0);
-    let unsupported = [
-        ("entrypoint", params.entrypoint.is_some()),
-        (
-            "secrets",
-            params.secrets.as_ref().is_some_and(|map| !map.is_empty()),
-        ),
-        (
-            "mounts",
-            params.mounts.as_ref().is_some_and(|list| !list.is_empty()),
-        ),
-        (
-            "code_mounts",
-            params
-                .code_mounts
-                .as_ref()
-                .is_some_and(|list| !list.is_empty()),
-        ),
-        (
-            "file_mounts",
-            params
-                .file_mounts
-                .as_ref()
-                .is_some_and(|map| !map.is_empty()),
-        ),
-        (
-            "gateways",
-            params.gateways.as_ref().is_some_and(|map| !map.is_empty()),
-        ),
-        (
-            "mcp",
-            params.mcp.as_ref().is_some_and(|map| !map.is_empty()),
-        ),
-        ("tunnel", params.tunnel.is_some()),
-        (
-            "launch_parameters.launch_commands",
-            launch_commands.is_some_and(|list| !list.is_empty()),
-        ),
-        (
-            "launch_parameters.user_parameters with a uid other than 0",
-            non_root_user,
-        ),
-    ];
-    if let Some((field, _)) = unsupported.iter().find(|(_, given)| *given) {
-        return Err(ServiceError::InvalidRequest(format!(
-            "{field} is not supported by runloop-local yet; remove it from the request"
-        )));
-    }
-
-    for (name, value) in params.environment_variables.iter().flatten() {
-        if name.is_empty() || name.contains(['=', '\0']) {
-            return Err(ServiceError::InvalidRequest(format!(
-                "environment variable name {name:?} is invalid; it must be non-empty without '=' or NUL"
-            )));
-        }
-        if value.contains('\0') {
-            return Err(ServiceError::InvalidRequest(format!(
-                "environment variable {name} contains a NUL byte"
-            )));
-        }
-    }
-    Ok(())
 }

@@ -1,15 +1,18 @@
-//! One command running in a devbox: its output, its status and the task that follows it.
+//! One command in a devbox: its status, output, stdin and the task that follows it.
 
 use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use runloop_types::{DevboxAsyncExecutionDetailView, DevboxExecutionDetailView, ExecutionStatus};
-use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::Child;
-use tokio::sync::watch;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::process::{Child, ChildStdin};
+use tokio::sync::{mpsc, watch};
 
-use super::output::OutputBuffer;
+use super::output::{OutputLog, ReadPlan};
+use crate::sandbox::CommandSignal;
 
 /// Time output is still read after the command's shell exited. A background process that
 /// inherited the pipes can keep them open forever, so the execution completes when the
@@ -19,43 +22,170 @@ const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(200);
 /// Size of one read from a command's stdout or stderr.
 const READ_CHUNK: usize = 64 * 1024;
 
-/// Output stream a chunk came from.
-#[derive(Debug, Clone, Copy)]
-enum Stream {
+/// Bytes of stdin that may wait for the command to read them before `send_std_in`
+/// rejects more.
+pub const MAX_PENDING_STDIN: usize = 16 * 1024 * 1024;
+
+/// Exit status of a command the server could not start or wait for; stderr explains why.
+pub const EXIT_NOT_RUN: i32 = -1;
+
+/// Exit status of a command killed by the API: 128 + SIGKILL, as bash reports it.
+pub const EXIT_KILLED: i32 = 128 + 9;
+
+/// Output stream of a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputStream {
     Stdout,
     Stderr,
 }
 
-/// A command started in a devbox.
+impl OutputStream {
+    /// Name used in messages and file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Stdout => "stdout",
+            Self::Stderr => "stderr",
+        }
+    }
+}
+
+/// Fixed facts of an execution, given when it is created.
+#[derive(Debug)]
+pub struct ExecutionSpec {
+    /// Execution id (`exe_…`).
+    pub id: String,
+    /// Devbox the command runs in.
+    pub devbox_id: String,
+    /// The command text.
+    pub command: String,
+    /// Named shell the command runs in, echoed back in views.
+    pub shell_name: Option<String>,
+    /// Whether `send_std_in` may write to the command's stdin.
+    pub attach_stdin: bool,
+    /// Directory for the spill files of its output; `None` keeps only the memory window.
+    pub spill_dir: Option<std::path::PathBuf>,
+}
+
+/// A command started, or queued to start, in a devbox.
 #[derive(Debug)]
 pub struct Execution {
     /// Execution id (`exe_…`).
     pub id: String,
     /// Devbox the command runs in.
     pub devbox_id: String,
-    /// Shell name the caller gave, echoed back in views.
+    /// The command text.
+    pub command: String,
+    /// Named shell the command runs in, echoed back in views.
     pub shell_name: Option<String>,
     state: Mutex<ExecutionState>,
     status: watch::Sender<ExecutionStatus>,
+    /// Bumped after every append to stdout or stderr and on completion.
+    output_changes: watch::Sender<u64>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct ExecutionState {
     exit_status: Option<i32>,
-    stdout: OutputBuffer,
-    stderr: OutputBuffer,
+    stdout: OutputLog,
+    stderr: OutputLog,
+    progress: Progress,
+    stdin: Option<StdinQueue>,
+}
+
+/// Stage of an execution, for kill and signal bookkeeping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Progress {
+    /// Not started; a kill completes it at once.
+    Waiting,
+    /// Being spawned; a signal is kept and sent once the process exists.
+    Starting { pending: Option<CommandSignal> },
+    /// Running as the process group led by this host pid.
+    Running { launcher: u32 },
+    /// Exited, or never ran.
+    Done,
+}
+
+/// Action that the caller of [`Execution::request_signal`] must take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalDelivery {
+    /// Send the signal to the command whose launcher has this host pid.
+    Send(u32),
+    /// Nothing: the signal was recorded, or the execution never started and was completed.
+    Handled,
+    /// The execution has completed already.
+    Completed,
+    /// The command has not started, so there is no process to interrupt.
+    NotStarted,
+}
+
+/// Outcome of queueing stdin for the command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StdinOutcome {
+    /// Queued; it reaches the command in order.
+    Queued,
+    /// A write to the command's stdin failed earlier, or the command never started;
+    /// nothing was queued.
+    Closed,
+    /// The execution was not started with `attach_stdin`.
+    NotAttached,
+    /// An EOF was sent earlier.
+    AfterEof,
+    /// The command has completed.
+    Completed,
+    /// Too many bytes are waiting for the command to read them.
+    Full,
+}
+
+#[derive(Debug)]
+struct StdinQueue {
+    /// `None` after EOF or completion; dropping it ends the writer task.
+    sender: Option<mpsc::UnboundedSender<StdinMessage>>,
+    /// Taken by the writer task when the command starts.
+    receiver: Option<mpsc::UnboundedReceiver<StdinMessage>>,
+    pending: Arc<AtomicUsize>,
+    broken: Arc<AtomicBool>,
+    eof_sent: bool,
+}
+
+#[derive(Debug)]
+enum StdinMessage {
+    Text(Vec<u8>),
+    Eof,
 }
 
 impl Execution {
-    /// Creates a running execution.
-    pub fn new(id: String, devbox_id: String, shell_name: Option<String>) -> Arc<Self> {
-        let (status, _) = watch::channel(ExecutionStatus::Running);
+    /// Creates an execution that has not started yet, as `running`.
+    pub fn new(spec: ExecutionSpec) -> Arc<Self> {
+        let spill_path = |stream: OutputStream| {
+            spec.spill_dir
+                .as_deref()
+                .map(|dir| dir.join(format!("{}.{}", spec.id, stream.name())))
+        };
+        let stdin = spec.attach_stdin.then(|| {
+            let (sender, receiver) = mpsc::unbounded_channel();
+            StdinQueue {
+                sender: Some(sender),
+                receiver: Some(receiver),
+                pending: Arc::default(),
+                broken: Arc::default(),
+                eof_sent: false,
+            }
+        });
+        let state = ExecutionState {
+            exit_status: None,
+            stdout: OutputLog::new(spill_path(OutputStream::Stdout)),
+            stderr: OutputLog::new(spill_path(OutputStream::Stderr)),
+            progress: Progress::Waiting,
+            stdin,
+        };
         Arc::new(Self {
-            id,
-            devbox_id,
-            shell_name,
-            state: Mutex::new(ExecutionState::default()),
-            status,
+            id: spec.id,
+            devbox_id: spec.devbox_id,
+            command: spec.command,
+            shell_name: spec.shell_name,
+            state: Mutex::new(state),
+            status: watch::channel(ExecutionStatus::Running).0,
+            output_changes: watch::channel(0).0,
         })
     }
 
@@ -67,6 +197,11 @@ impl Execution {
     /// Returns a receiver of every status change.
     pub fn subscribe(&self) -> watch::Receiver<ExecutionStatus> {
         self.status.subscribe()
+    }
+
+    /// Returns a receiver that changes after new output and on completion.
+    pub fn subscribe_output(&self) -> watch::Receiver<u64> {
+        self.output_changes.subscribe()
     }
 
     /// Builds the API view with the last `last_n` lines of each stream.
@@ -88,8 +223,8 @@ impl Execution {
         }
     }
 
-    /// Builds the view of a finished command with all retained output, or `None` while it
-    /// runs.
+    /// Builds the view of a finished command with the output kept in memory, or `None`
+    /// while it runs.
     pub fn finished_view(&self) -> Option<DevboxExecutionDetailView> {
         let state = self.lock();
         Some(DevboxExecutionDetailView {
@@ -101,29 +236,181 @@ impl Execution {
         })
     }
 
-    /// Collects the output of `child` until its shell exits, then marks the execution
-    /// completed with the exit code (128 + signal number for a killed command, as in bash).
-    pub async fn follow(self: Arc<Self>, mut child: Child) {
+    /// Locates up to `max` bytes of `stream` from `offset`, and returns the stream's length
+    /// at that moment. `offset` must not exceed that length.
+    pub fn plan_read(&self, stream: OutputStream, offset: u64, max: usize) -> (ReadPlan, u64) {
+        let state = self.lock();
+        let log = state.log(stream);
+        (log.plan_read(offset.min(log.len()), max), log.len())
+    }
+
+    /// Returns the number of bytes written to `stream` so far.
+    pub fn output_len(&self, stream: OutputStream) -> u64 {
+        self.lock().log(stream).len()
+    }
+
+    /// Shows the execution as `queued` until [`Self::begin`], for a command that waits for
+    /// the one before it in its named shell.
+    pub fn mark_queued(&self) {
+        let state = self.lock();
+        if state.progress == Progress::Waiting {
+            self.status.send_replace(ExecutionStatus::Queued);
+        }
+    }
+
+    /// Marks the execution as starting. Returns false, and starts nothing, when it was
+    /// killed or completed while it waited.
+    pub fn begin(&self) -> bool {
+        let mut state = self.lock();
+        if state.progress != Progress::Waiting {
+            return false;
+        }
+        state.progress = Progress::Starting { pending: None };
+        drop(state);
+        self.status.send_replace(ExecutionStatus::Running);
+        true
+    }
+
+    /// Records the started process and hands its stdin to a writer task. Returns a signal
+    /// that arrived while the process was being spawned, which the caller must send now.
+    pub fn attach(&self, child: &mut Child) -> Option<CommandSignal> {
+        let launcher = child.id();
+        let stdin = child.stdin.take();
+        let mut state = self.lock();
+
+        if let (Some(queue), Some(pipe)) = (state.stdin.as_mut(), stdin) {
+            if let Some(receiver) = queue.receiver.take() {
+                tokio::spawn(write_stdin(
+                    pipe,
+                    receiver,
+                    queue.pending.clone(),
+                    queue.broken.clone(),
+                ));
+            }
+        }
+
+        let pending = match state.progress {
+            Progress::Starting { pending } => pending,
+            _ => None,
+        };
+        if let Some(launcher) = launcher {
+            state.progress = Progress::Running { launcher };
+        }
+        pending
+    }
+
+    /// Decides how `signal` reaches the command. A kill of a command that has not started
+    /// completes it at once with [`EXIT_KILLED`], so it never runs.
+    pub fn request_signal(&self, signal: CommandSignal) -> SignalDelivery {
+        let mut state = self.lock();
+        match state.progress {
+            Progress::Running { launcher } => SignalDelivery::Send(launcher),
+            Progress::Done => SignalDelivery::Completed,
+            Progress::Starting { .. } if signal == CommandSignal::Interrupt => {
+                SignalDelivery::NotStarted
+            }
+            Progress::Starting { ref mut pending } => {
+                *pending = Some(signal);
+                SignalDelivery::Handled
+            }
+            Progress::Waiting if signal == CommandSignal::Interrupt => SignalDelivery::NotStarted,
+            Progress::Waiting => {
+                // Done before the lock is released, so a concurrent `begin` cannot start it.
+                state.progress = Progress::Done;
+                drop(state);
+                self.complete(EXIT_KILLED);
+                SignalDelivery::Handled
+            }
+        }
+    }
+
+    /// Queues `text` for the command's stdin.
+    pub fn queue_stdin(&self, text: &str) -> StdinOutcome {
+        let mut state = self.lock();
+        let completed = state.exit_status.is_some();
+        let Some(queue) = state.stdin.as_mut() else {
+            return StdinOutcome::NotAttached;
+        };
+        if completed {
+            return StdinOutcome::Completed;
+        }
+        if queue.eof_sent {
+            return StdinOutcome::AfterEof;
+        }
+        if queue.broken.load(Ordering::Acquire) {
+            return StdinOutcome::Closed;
+        }
+        if queue.pending.load(Ordering::Acquire) + text.len() > MAX_PENDING_STDIN {
+            return StdinOutcome::Full;
+        }
+
+        let Some(sender) = &queue.sender else {
+            return StdinOutcome::Closed;
+        };
+        queue.pending.fetch_add(text.len(), Ordering::AcqRel);
+        if sender
+            .send(StdinMessage::Text(text.as_bytes().to_vec()))
+            .is_err()
+        {
+            queue.pending.fetch_sub(text.len(), Ordering::AcqRel);
+            return StdinOutcome::Closed;
+        }
+        StdinOutcome::Queued
+    }
+
+    /// Queues an end of file: the command's stdin closes after the text queued before it.
+    pub fn queue_stdin_eof(&self) -> StdinOutcome {
+        let mut state = self.lock();
+        let completed = state.exit_status.is_some();
+        let Some(queue) = state.stdin.as_mut() else {
+            return StdinOutcome::NotAttached;
+        };
+        if completed {
+            return StdinOutcome::Completed;
+        }
+        if queue.eof_sent {
+            return StdinOutcome::AfterEof;
+        }
+        queue.eof_sent = true;
+        match queue.sender.take() {
+            Some(sender) if sender.send(StdinMessage::Eof).is_ok() => StdinOutcome::Queued,
+            _ => StdinOutcome::Closed,
+        }
+    }
+
+    /// Returns whether the execution was started with `attach_stdin`.
+    pub fn has_stdin(&self) -> bool {
+        self.lock().stdin.is_some()
+    }
+
+    /// Collects the output of `child` until its shell exits and returns the exit status:
+    /// the exit code, or 128 + the signal number for a command killed by a signal, as bash
+    /// reports it. The caller completes the execution with it.
+    pub async fn follow(self: &Arc<Self>, mut child: Child) -> i32 {
         let mut readers = Vec::new();
         if let Some(stdout) = child.stdout.take() {
-            readers.push(tokio::spawn(self.clone().pump(stdout, Stream::Stdout)));
+            readers.push(tokio::spawn(
+                self.clone().pump(stdout, OutputStream::Stdout),
+            ));
         }
         if let Some(stderr) = child.stderr.take() {
-            readers.push(tokio::spawn(self.clone().pump(stderr, Stream::Stderr)));
+            readers.push(tokio::spawn(
+                self.clone().pump(stderr, OutputStream::Stderr),
+            ));
         }
 
         let exit_status = match child.wait().await {
             Ok(status) => status
                 .code()
                 .or_else(|| status.signal().map(|signal| 128 + signal))
-                .unwrap_or(-1),
+                .unwrap_or(EXIT_NOT_RUN),
             Err(error) => {
                 tracing::error!(devbox_id = %self.devbox_id, execution_id = %self.id, %error, "failed to wait for a command");
                 self.append(
-                    Stream::Stderr,
+                    OutputStream::Stderr,
                     format!("runloop-local: failed to wait for the command: {error}\n").as_bytes(),
                 );
-                -1
+                EXIT_NOT_RUN
             }
         };
 
@@ -138,12 +425,41 @@ impl Execution {
         for reader in &readers {
             reader.abort();
         }
-
-        self.lock().exit_status = Some(exit_status);
-        self.status.send_replace(ExecutionStatus::Completed);
+        exit_status
     }
 
-    async fn pump(self: Arc<Self>, mut pipe: impl AsyncRead + Unpin, stream: Stream) {
+    /// Completes an execution that could not start, with `message` on stderr and exit
+    /// status [`EXIT_NOT_RUN`].
+    pub fn fail_to_start(&self, message: &str) {
+        tracing::warn!(devbox_id = %self.devbox_id, execution_id = %self.id, message, "a command could not start");
+        self.append(
+            OutputStream::Stderr,
+            format!("runloop-local: {message}\n").as_bytes(),
+        );
+        self.complete(EXIT_NOT_RUN);
+    }
+
+    /// Marks the execution completed with `exit_status`, unless it already is.
+    pub fn complete(&self, exit_status: i32) {
+        let mut state = self.lock();
+        if state.exit_status.is_some() {
+            return;
+        }
+        state.exit_status = Some(exit_status);
+        state.progress = Progress::Done;
+        state.stdout.finish();
+        state.stderr.finish();
+        if let Some(queue) = state.stdin.as_mut() {
+            queue.sender = None;
+        }
+        drop(state);
+
+        self.status.send_replace(ExecutionStatus::Completed);
+        self.output_changes
+            .send_modify(|version| *version = version.wrapping_add(1));
+    }
+
+    async fn pump(self: Arc<Self>, mut pipe: impl AsyncRead + Unpin, stream: OutputStream) {
         let mut chunk = vec![0u8; READ_CHUNK];
         loop {
             match pipe.read(&mut chunk).await {
@@ -157,12 +473,16 @@ impl Execution {
         }
     }
 
-    fn append(&self, stream: Stream, bytes: &[u8]) {
-        let mut state = self.lock();
-        match stream {
-            Stream::Stdout => state.stdout.append(bytes),
-            Stream::Stderr => state.stderr.append(bytes),
+    fn append(&self, stream: OutputStream, bytes: &[u8]) {
+        {
+            let mut state = self.lock();
+            if state.exit_status.is_some() {
+                return;
+            }
+            state.log_mut(stream).append(bytes);
         }
+        self.output_changes
+            .send_modify(|version| *version = version.wrapping_add(1));
     }
 
     fn lock(&self) -> MutexGuard<'_, ExecutionState> {
@@ -171,4 +491,61 @@ impl Execution {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+impl ExecutionState {
+    fn log(&self, stream: OutputStream) -> &OutputLog {
+        match stream {
+            OutputStream::Stdout => &self.stdout,
+            OutputStream::Stderr => &self.stderr,
+        }
+    }
+
+    fn log_mut(&mut self, stream: OutputStream) -> &mut OutputLog {
+        match stream {
+            OutputStream::Stdout => &mut self.stdout,
+            OutputStream::Stderr => &mut self.stderr,
+        }
+    }
+}
+
+/// Writes queued stdin to the command in order until an EOF, the end of the queue, or a
+/// failed write (the command closed its stdin), which marks the queue broken.
+async fn write_stdin(
+    mut pipe: ChildStdin,
+    mut receiver: mpsc::UnboundedReceiver<StdinMessage>,
+    pending: Arc<AtomicUsize>,
+    broken: Arc<AtomicBool>,
+) {
+    while let Some(message) = receiver.recv().await {
+        let StdinMessage::Text(bytes) = message else {
+            return;
+        };
+        let written = async {
+            pipe.write_all(&bytes).await?;
+            pipe.flush().await
+        }
+        .await;
+        pending.fetch_sub(bytes.len(), Ordering::AcqRel);
+        if written.is_err() {
+            broken.store(true, Ordering::Release);
+            return;
+        }
+    }
+}
+
+/// Reads bytes `[start, end)` of a spill file.
+pub async fn read_spilled(path: &Path, start: u64, end: u64) -> std::io::Result<Vec<u8>> {
+    let path = path.to_path_buf();
+    let length = usize::try_from(end.saturating_sub(start)).unwrap_or(usize::MAX);
+    tokio::task::spawn_blocking(move || {
+        use std::os::unix::fs::FileExt;
+
+        let file = std::fs::File::open(&path)?;
+        let mut bytes = vec![0u8; length];
+        file.read_exact_at(&mut bytes, start)?;
+        Ok(bytes)
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }

@@ -1,21 +1,31 @@
-//! Running commands in devboxes and reading their results.
+//! Running commands in devboxes: starting them, waiting for them, killing them and writing
+//! to their stdin.
+//!
+//! Execution records live in memory, in the runtime of their devbox, for the life of the
+//! server process. After a restart every old execution id is unknown (404).
 
 use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use runloop_types::{
     DevboxAsyncExecutionDetailView, DevboxExecutionDetailView, ExecuteAsyncParams, ExecuteParams,
-    ExecutionStatus, ExecutionWaitParams,
+    ExecutionKillParams, ExecutionStatus, ExecutionWaitParams, SendStdInParams, SendStdInResult,
+    StdinSignal,
 };
+use tokio::process::Child;
 use tokio::time::Instant;
 
-use super::execution::Execution;
+use super::execution::{Execution, ExecutionSpec, SignalDelivery, StdinOutcome};
+use super::runtime::DevboxRuntime;
+use super::shells::{parse_state, shell_startup};
 use super::{hold_duration, Services};
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{new_id, EXECUTION_PREFIX};
-use crate::sandbox::{HOME_DIR, SANE_PATH};
+use crate::sandbox::{CommandSignal, CommandSpec, HOME_DIR, SANE_PATH};
 
 /// Number of trailing output lines in a view when the request gives no `last_n`.
 pub const DEFAULT_LAST_N: usize = 100;
@@ -26,17 +36,23 @@ const MAX_OPTIMISTIC_TIMEOUT: Duration = Duration::from_secs(25);
 /// Maximum and default hold of an execution's `wait_for_status`.
 const MAX_EXECUTION_HOLD: Duration = Duration::from_secs(25);
 
+/// Time `kill` waits for the killed command to complete before it returns the execution
+/// as it is.
+const KILL_WAIT: Duration = Duration::from_secs(5);
+
 /// A command to start, as received by any of the execute endpoints.
 struct CommandRequest {
     command: String,
     shell_name: Option<String>,
     command_id: Option<String>,
+    attach_stdin: bool,
 }
 
 impl Services {
     /// Starts `params.command` and waits up to `optimistic_timeout` seconds (25 by default
-    /// and at most) for it to finish. Returns the execution as `completed`, or as `running`
-    /// while the command goes on. A repeated `command_id` returns the earlier execution.
+    /// and at most) for it to finish. Returns the execution as `completed`, or as `queued`
+    /// or `running` while the command goes on. A repeated `command_id` returns the earlier
+    /// execution.
     pub async fn execute(
         &self,
         devbox_id: &str,
@@ -57,30 +73,23 @@ impl Services {
                     command: params.command,
                     shell_name: params.shell_name,
                     command_id: params.command_id,
+                    attach_stdin: false,
                 },
             )
             .await?;
 
-        let mut status = execution.subscribe();
-        let deadline = Instant::now() + optimistic;
-        let _ = tokio::time::timeout_at(deadline, async {
-            tokio::select! {
-                _ = status.wait_for(|status| *status == ExecutionStatus::Completed) => {}
-                () = self.shutdown.cancelled() => {}
-            }
-        })
-        .await;
-
+        self.wait_until_completed(&execution, optimistic).await;
         Ok(execution.view(last_n.unwrap_or(DEFAULT_LAST_N)))
     }
 
-    /// Starts `params.command` and returns at once with the execution `running`.
+    /// Starts `params.command` and returns at once, with the execution `running`, or
+    /// `queued` behind the commands of its named shell. With `attach_stdin`, the command
+    /// reads what `send_std_in` sends.
     pub async fn execute_async(
         &self,
         devbox_id: &str,
         params: ExecuteAsyncParams,
     ) -> ServiceResult<DevboxAsyncExecutionDetailView> {
-        reject_stdin(&params)?;
         let execution = self
             .start_command(
                 devbox_id,
@@ -88,20 +97,28 @@ impl Services {
                     command: params.command,
                     shell_name: params.shell_name,
                     command_id: None,
+                    attach_stdin: params.attach_stdin == Some(true),
                 },
             )
             .await?;
         Ok(execution.view(DEFAULT_LAST_N))
     }
 
-    /// Runs `params.command` to completion and returns its exit status and all retained
-    /// output. Has no time limit of its own; it stops waiting when the server shuts down.
+    /// Runs `params.command` to completion and returns its exit status and the output kept
+    /// in memory (all of it up to 4 MiB per stream). Has no time limit of its own; it stops
+    /// waiting when the server shuts down.
     pub async fn execute_sync(
         &self,
         devbox_id: &str,
         params: ExecuteAsyncParams,
     ) -> ServiceResult<DevboxExecutionDetailView> {
-        reject_stdin(&params)?;
+        if params.attach_stdin == Some(true) {
+            return Err(ServiceError::InvalidRequest(
+                "execute_sync does not support attach_stdin; use execute_async with \
+                 attach_stdin: true and send input with send_std_in"
+                    .to_owned(),
+            ));
+        }
         let execution = self
             .start_command(
                 devbox_id,
@@ -109,6 +126,7 @@ impl Services {
                     command: params.command,
                     shell_name: params.shell_name,
                     command_id: None,
+                    attach_stdin: false,
                 },
             )
             .await?;
@@ -166,10 +184,112 @@ impl Services {
             Ok(true) => Ok(execution.view(last_n.unwrap_or(DEFAULT_LAST_N))),
             Ok(false) => Err(ServiceError::shutting_down()),
             Err(_) => Err(ServiceError::Timeout(format!(
-                "execution {execution_id} is still running after {:.1} s; call wait_for_status again",
+                "execution {execution_id} is still {} after {:.1} s; call wait_for_status again",
+                status_name(execution.status()),
                 hold.as_secs_f64()
             ))),
         }
+    }
+
+    /// Kills the command with SIGKILL: its shell only, or with `kill_process_group` every
+    /// process in its process group and below it. Waits up to 5 s for it to complete, with
+    /// exit status 137 (128 + SIGKILL), and returns the execution. A queued command is
+    /// completed without running; a completed one is returned unchanged.
+    pub async fn kill_execution(
+        &self,
+        devbox_id: &str,
+        execution_id: &str,
+        params: ExecutionKillParams,
+    ) -> ServiceResult<DevboxAsyncExecutionDetailView> {
+        let execution = self.find_execution(devbox_id, execution_id)?;
+        let signal = if params.kill_process_group == Some(true) {
+            CommandSignal::KillAll
+        } else {
+            CommandSignal::KillShell
+        };
+
+        if let SignalDelivery::Send(launcher) = execution.request_signal(signal) {
+            self.signal_command(devbox_id, launcher, signal).await?;
+        }
+        self.wait_until_completed(&execution, KILL_WAIT).await;
+        Ok(execution.view(DEFAULT_LAST_N))
+    }
+
+    /// Writes `params.text` to the command's stdin, then delivers `params.signal`: `EOF`
+    /// closes stdin, `INTERRUPT` sends SIGINT to the command's process group as Ctrl-C
+    /// would. Text reaches the command in the order it was sent; input sent while the
+    /// command is queued waits for it to start. `success` is false once a write to the
+    /// pipe has failed, which happens only when no process has the pipe open for reading.
+    /// `nsenter` keeps it open until the command exits, so a command that only closed its
+    /// stdin still gets `true`.
+    pub async fn send_std_in(
+        &self,
+        devbox_id: &str,
+        execution_id: &str,
+        params: SendStdInParams,
+    ) -> ServiceResult<SendStdInResult> {
+        if params.text.is_none() && params.signal.is_none() {
+            return Err(ServiceError::InvalidRequest(
+                "send_std_in needs text, a signal (EOF or INTERRUPT), or both".to_owned(),
+            ));
+        }
+        let execution = self.find_execution(devbox_id, execution_id)?;
+        if !execution.has_stdin() {
+            return Err(ServiceError::InvalidRequest(format!(
+                "execution {execution_id} was not started with attach_stdin: true; start the \
+                 command with execute_async and attach_stdin: true to send it input"
+            )));
+        }
+
+        let mut success = true;
+        if let Some(text) = &params.text {
+            success = stdin_accepted(execution_id, execution.queue_stdin(text))?;
+        }
+        match params.signal {
+            Some(StdinSignal::Eof) if success => {
+                success = stdin_accepted(execution_id, execution.queue_stdin_eof())?;
+            }
+            Some(StdinSignal::Interrupt) if success => {
+                match execution.request_signal(CommandSignal::Interrupt) {
+                    SignalDelivery::Send(launcher) => {
+                        self.signal_command(devbox_id, launcher, CommandSignal::Interrupt)
+                            .await?;
+                    }
+                    SignalDelivery::Completed => {
+                        return Err(completed_error(execution_id));
+                    }
+                    SignalDelivery::NotStarted | SignalDelivery::Handled => {
+                        return Err(ServiceError::Conflict(format!(
+                            "execution {execution_id} has not started yet; send INTERRUPT once \
+                             its status is running"
+                        )));
+                    }
+                }
+            }
+            _ => {}
+        }
+
+        Ok(SendStdInResult {
+            devbox_id: devbox_id.to_owned(),
+            execution_id: execution_id.to_owned(),
+            success,
+        })
+    }
+
+    /// Returns the execution `execution_id` of devbox `devbox_id`, or a 404 error.
+    pub(super) fn find_execution(
+        &self,
+        devbox_id: &str,
+        execution_id: &str,
+    ) -> ServiceResult<Arc<Execution>> {
+        self.devbox_record(devbox_id)?;
+        self.runtime(devbox_id)
+            .and_then(|runtime| runtime.execution(execution_id))
+            .ok_or_else(|| {
+                ServiceError::NotFound(format!(
+                    "execution {execution_id} not found in devbox {devbox_id}"
+                ))
+            })
     }
 
     async fn start_command(
@@ -182,65 +302,247 @@ impl Services {
                 "command contains a NUL byte".to_owned(),
             ));
         }
-        let runtime = self.running_devbox(devbox_id, "run commands")?;
-        if let Some(existing) = request
-            .command_id
-            .as_deref()
-            .and_then(|command_id| runtime.execution_for_command(command_id))
-        {
-            return Ok(existing);
+        if request.shell_name.as_deref() == Some("") {
+            return Err(ServiceError::InvalidRequest(
+                "shell_name must not be empty; omit it to run in a fresh shell".to_owned(),
+            ));
         }
-
+        let runtime = self.running_devbox(devbox_id, "run commands")?;
         let environment =
             command_environment(&self.devbox_record(devbox_id)?.environment_variables);
-        let sandbox = runtime.sandbox.read().await;
-        let Some(running) = sandbox.as_ref() else {
-            return Err(ServiceError::Conflict(format!(
-                "devbox {devbox_id} stopped before the command could start"
-            )));
+        let spill_dir = {
+            let sandbox = runtime.sandbox.read().await;
+            let Some(running) = sandbox.as_ref() else {
+                return Err(ServiceError::Conflict(format!(
+                    "devbox {devbox_id} stopped before the command could start"
+                )));
+            };
+            running.server_dir().join("executions")
         };
-        let child = running
-            .spawn_command(&request.command, &environment)
-            .with_context(|| format!("failed to start a command in devbox {devbox_id}"))?;
-        drop(sandbox);
 
-        // NOTE: persistent shells are not implemented. A command with a shell_name runs in
-        // a fresh bash in /home/user like any other; the name is only echoed in views.
-        let execution = Execution::new(
-            new_id(EXECUTION_PREFIX)?,
-            devbox_id.to_owned(),
-            request.shell_name,
-        );
-        runtime.add_execution(execution.clone(), request.command_id);
-        tokio::spawn(execution.clone().follow(child));
+        let execution = Execution::new(ExecutionSpec {
+            id: new_id(EXECUTION_PREFIX)?,
+            devbox_id: devbox_id.to_owned(),
+            command: request.command,
+            shell_name: request.shell_name,
+            attach_stdin: request.attach_stdin,
+            spill_dir: Some(spill_dir),
+        });
+        if let Err(existing) = runtime.add_execution(execution.clone(), request.command_id.clone())
+        {
+            return reuse_for_command_id(existing, &execution, request.command_id);
+        }
+
+        let previous = execution
+            .shell_name
+            .as_deref()
+            .and_then(|name| runtime.shells.enqueue(name, execution.clone()));
+        if previous.is_some() {
+            execution.mark_queued();
+        }
+        tokio::spawn(run_command(
+            runtime.clone(),
+            execution.clone(),
+            environment,
+            previous,
+        ));
         Ok(execution)
     }
 
-    fn find_execution(&self, devbox_id: &str, execution_id: &str) -> ServiceResult<Arc<Execution>> {
-        self.devbox_record(devbox_id)?;
-        self.runtime(devbox_id)
-            .and_then(|runtime| runtime.execution(execution_id))
-            .ok_or_else(|| {
-                ServiceError::NotFound(format!(
-                    "execution {execution_id} not found in devbox {devbox_id}"
-                ))
-            })
+    /// Sends `signal` to the running command led by `launcher` in devbox `devbox_id`.
+    async fn signal_command(
+        &self,
+        devbox_id: &str,
+        launcher: u32,
+        signal: CommandSignal,
+    ) -> ServiceResult<()> {
+        let Some(runtime) = self.runtime(devbox_id) else {
+            return Ok(());
+        };
+        let sandbox = runtime.sandbox.read().await;
+        if let Some(running) = sandbox.as_ref() {
+            running
+                .signal_command(launcher, signal)
+                .with_context(|| format!("failed to signal a command in devbox {devbox_id}"))?;
+        }
+        Ok(())
+    }
+
+    /// Waits up to `limit` for `execution` to complete, or until the server shuts down.
+    async fn wait_until_completed(&self, execution: &Execution, limit: Duration) {
+        let mut status = execution.subscribe();
+        let _ = tokio::time::timeout_at(Instant::now() + limit, async {
+            tokio::select! {
+                _ = status.wait_for(|status| *status == ExecutionStatus::Completed) => {}
+                () = self.shutdown.cancelled() => {}
+            }
+        })
+        .await;
     }
 }
 
-fn reject_stdin(params: &ExecuteAsyncParams) -> ServiceResult<()> {
-    if params.attach_stdin == Some(true) {
-        return Err(ServiceError::InvalidRequest(
-            "attach_stdin is not supported by runloop-local yet; remove it from the request"
-                .to_owned(),
-        ));
+/// Returns the earlier execution of a repeated `command_id`, or a conflict when the new
+/// request differs from it.
+fn reuse_for_command_id(
+    existing: Arc<Execution>,
+    request: &Execution,
+    command_id: Option<String>,
+) -> ServiceResult<Arc<Execution>> {
+    if existing.command == request.command && existing.shell_name == request.shell_name {
+        return Ok(existing);
     }
-    Ok(())
+    Err(ServiceError::Conflict(format!(
+        "command_id {} was already used for a different command (execution {}); send a new \
+         command_id",
+        command_id.unwrap_or_default(),
+        existing.id
+    )))
+}
+
+/// Runs `execution` once the execution before it in its named shell has completed, and
+/// completes it with the command's exit status.
+async fn run_command(
+    runtime: Arc<DevboxRuntime>,
+    execution: Arc<Execution>,
+    base_environment: Vec<(OsString, OsString)>,
+    previous: Option<Arc<Execution>>,
+) {
+    if let Some(previous) = previous {
+        let mut status = previous.subscribe();
+        let _ = status
+            .wait_for(|status| *status == ExecutionStatus::Completed)
+            .await;
+    }
+
+    let shell_name = execution.shell_name.clone();
+    let (startup, environment) = match shell_name.as_deref() {
+        None => (None, base_environment),
+        Some(name) => match runtime.shells.state(name) {
+            Some(state) => (Some(shell_startup(Some(&state))), state.environment),
+            None => (Some(shell_startup(None)), base_environment),
+        },
+    };
+
+    let Some((child, state_file)) =
+        launch(&runtime, &execution, startup.as_deref(), &environment).await
+    else {
+        return;
+    };
+    let exit_status = execution.follow(child).await;
+
+    if let (Some(name), Some(path)) = (shell_name.as_deref(), state_file) {
+        if let Ok(bytes) = tokio::fs::read(&path).await {
+            if let Some(state) = parse_state(&bytes) {
+                runtime.shells.save(name, state);
+            }
+        }
+        let _ = tokio::fs::remove_file(&path).await;
+    }
+    execution.complete(exit_status);
+}
+
+/// Spawns the command of `execution` in the devbox's sandbox. Returns the child and, for
+/// a named shell, the host file its state is written to. Returns `None`, with the
+/// execution completed, when the devbox stopped or the spawn failed, and also when the
+/// execution was killed before it started.
+async fn launch(
+    runtime: &DevboxRuntime,
+    execution: &Execution,
+    startup: Option<&OsStr>,
+    environment: &[(OsString, OsString)],
+) -> Option<(Child, Option<PathBuf>)> {
+    let sandbox = runtime.sandbox.read().await;
+    let Some(running) = sandbox.as_ref() else {
+        execution.fail_to_start(&format!(
+            "devbox {} stopped before the command could start",
+            execution.devbox_id
+        ));
+        return None;
+    };
+    if !execution.begin() {
+        return None;
+    }
+
+    let state_file = match &execution.shell_name {
+        None => None,
+        Some(_) => {
+            let dir = running.server_dir().join("shells");
+            if let Err(error) = std::fs::create_dir_all(&dir) {
+                execution.fail_to_start(&format!(
+                    "failed to create the shell state directory {}: {error}",
+                    dir.display()
+                ));
+                return None;
+            }
+            Some(dir.join(format!("{}.state", execution.id)))
+        }
+    };
+
+    let spec = CommandSpec {
+        script: OsStr::new(&execution.command),
+        environment,
+        attach_stdin: execution.has_stdin(),
+        state_file: state_file.as_deref(),
+    };
+    let spawned = match startup {
+        Some(startup) => running.spawn_command_with_startup(&spec, startup),
+        None => running.spawn_command(&spec),
+    };
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(error) => {
+            execution.fail_to_start(&format!("failed to start the command: {error}"));
+            return None;
+        }
+    };
+
+    if let (Some(signal), Some(launcher)) = (execution.attach(&mut child), child.id()) {
+        if let Err(error) = running.signal_command(launcher, signal) {
+            tracing::error!(devbox_id = %execution.devbox_id, execution_id = %execution.id, error = %format!("{error:#}"), "failed to signal a command that was killed while it started");
+        }
+    }
+    Some((child, state_file))
+}
+
+/// Maps the outcome of queueing stdin to `success`, or to the error for a request that
+/// cannot succeed.
+fn stdin_accepted(execution_id: &str, outcome: StdinOutcome) -> ServiceResult<bool> {
+    match outcome {
+        StdinOutcome::Queued => Ok(true),
+        StdinOutcome::Closed => Ok(false),
+        StdinOutcome::NotAttached => Err(ServiceError::InvalidRequest(format!(
+            "execution {execution_id} was not started with attach_stdin: true"
+        ))),
+        StdinOutcome::AfterEof => Err(ServiceError::Conflict(format!(
+            "the stdin of execution {execution_id} was closed by an EOF signal; it accepts no \
+             more input"
+        ))),
+        StdinOutcome::Completed => Err(completed_error(execution_id)),
+        StdinOutcome::Full => Err(ServiceError::Conflict(format!(
+            "execution {execution_id} has not read {} MiB of earlier input yet; send more once \
+             it has read some",
+            super::execution::MAX_PENDING_STDIN / (1024 * 1024)
+        ))),
+    }
+}
+
+fn completed_error(execution_id: &str) -> ServiceError {
+    ServiceError::Conflict(format!(
+        "execution {execution_id} has completed; it reads no more input"
+    ))
+}
+
+fn status_name(status: ExecutionStatus) -> &'static str {
+    match status {
+        ExecutionStatus::Queued => "queued",
+        ExecutionStatus::Running => "running",
+        ExecutionStatus::Completed => "completed",
+    }
 }
 
 /// Returns the environment of a command: a fixed base, overridden by the devbox's
 /// `environment_variables`.
-fn command_environment(devbox_variables: &BTreeMap<String, String>) -> Vec<(String, String)> {
+fn command_environment(devbox_variables: &BTreeMap<String, String>) -> Vec<(OsString, OsString)> {
     let mut environment: BTreeMap<String, String> = [
         ("PATH", SANE_PATH),
         ("HOME", HOME_DIR),
@@ -253,5 +555,8 @@ fn command_environment(devbox_variables: &BTreeMap<String, String>) -> Vec<(Stri
     .map(|(name, value)| (name.to_owned(), value.to_owned()))
     .collect();
     environment.extend(devbox_variables.clone());
-    environment.into_iter().collect()
+    environment
+        .into_iter()
+        .map(|(name, value)| (OsString::from(name), OsString::from(value)))
+        .collect()
 }

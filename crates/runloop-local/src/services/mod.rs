@@ -2,14 +2,26 @@
 //! in the store. Routes call these; these call the sandbox engine, the layer store and the
 //! store.
 
+mod boot;
+mod capture;
+mod create_params;
 mod devboxes;
+mod environment;
 mod execution;
 mod executions;
 mod files;
+mod lifecycle;
+mod logged_command;
+mod logs;
 mod output;
 mod paging;
 mod runtime;
+mod shells;
 mod snapshots;
+mod streams;
+mod timers;
+mod transfer;
+mod usage;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,8 +37,12 @@ use crate::layers::LayerStore;
 use crate::sandbox::SandboxEngine;
 use crate::store::Store;
 
+pub use capture::CaptureSettings;
+pub use execution::OutputStream;
 pub use paging::ListQuery;
 use runtime::DevboxRuntime;
+pub use streams::{OutputCursor, StreamFailure};
+pub use transfer::UploadBody;
 
 /// The service layer of one server instance.
 pub struct Services {
@@ -41,7 +57,7 @@ pub struct Services {
     shutdown: CancellationToken,
     /// Boots and snapshot captures, which shutdown waits for.
     background: TaskTracker,
-    snapshot_timeout: Duration,
+    capture: CaptureSettings,
 }
 
 impl Services {
@@ -50,7 +66,7 @@ impl Services {
         store: Arc<Store>,
         engine: SandboxEngine,
         layers: Arc<LayerStore>,
-        snapshot_timeout: Duration,
+        capture: CaptureSettings,
     ) -> Self {
         let (devbox_changes, _) = watch::channel(0);
         Self {
@@ -61,7 +77,7 @@ impl Services {
             devbox_changes,
             shutdown: CancellationToken::new(),
             background: TaskTracker::new(),
-            snapshot_timeout,
+            capture,
         }
     }
 

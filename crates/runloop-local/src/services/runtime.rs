@@ -1,34 +1,85 @@
 //! In-memory state of a devbox created by this server process.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
+use runloop_types::{DevboxLogEntry, ExecutionStatus};
 use tokio::sync::RwLock;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::create_params::BootPlan;
 use super::execution::Execution;
+use super::logs::{log_entry, DevboxLog, LogLevel, LogSource};
+use super::shells::ShellTable;
+use super::timers::Clocks;
 use crate::sandbox::Sandbox;
 
 /// In-memory state of one devbox, besides its database record.
 ///
-/// Lock order: `changes` before `sandbox`; `executions` is never held across an `await`.
+/// Lock order: `changes` before `sandbox`; `executions`, `clocks` and `log` are never held
+/// across an `await`.
 pub struct DevboxRuntime {
     /// The running sandbox; `None` before boot finishes and after shutdown. Boot and
     /// teardown hold the write lock. Commands, file I/O and captures hold a read lock while
     /// they use the sandbox, so it cannot be torn down under them.
     pub sandbox: Arc<RwLock<Option<Sandbox>>>,
-    /// Held by a capture while it copies the upper directory, and by file writes from the
-    /// API, so no write lands halfway through a copy. It also runs captures one at a time.
+    /// Held by a capture while it copies the upper directory, by a suspend while it
+    /// freezes the devbox, and by file writes from the API, so no write lands halfway
+    /// through a copy. It also runs captures one at a time.
     pub changes: tokio::sync::Mutex<()>,
     /// Fired by a forced shutdown or by server shutdown to stop captures in progress.
     pub cancel_captures: CancellationToken,
+    /// Cancelled once the devbox has ended; stops its timer task and boot steps.
+    pub ended: CancellationToken,
+    /// Boot steps, suspend hooks and timers of the devbox, set once at create.
+    plan: OnceLock<Arc<BootPlan>>,
+    /// Named shells: the working directory and environment their commands share.
+    pub shells: ShellTable,
     executions: Mutex<ExecutionTable>,
+    clocks: Arc<Mutex<Clocks>>,
+    log: Arc<Mutex<LogState>>,
+}
+
+/// The devbox log and the executions whose exit it has not recorded yet.
+#[derive(Default)]
+struct LogState {
+    entries: DevboxLog,
+    unfinished: Vec<Arc<Execution>>,
+}
+
+impl LogState {
+    /// Logs the exit of every execution that has completed since the last call, so a read
+    /// of the log right after an execution completes already shows its exit code.
+    fn record_finished(&mut self) {
+        let (finished, unfinished) = std::mem::take(&mut self.unfinished)
+            .into_iter()
+            .partition(|execution| execution.status() == ExecutionStatus::Completed);
+        self.unfinished = unfinished;
+        for execution in finished {
+            self.entries.push(exit_entry(&execution));
+        }
+    }
 }
 
 #[derive(Default)]
 struct ExecutionTable {
     by_id: HashMap<String, Arc<Execution>>,
     by_command_id: HashMap<String, String>,
+}
+
+/// Marks one request that uses the devbox as in progress until it is dropped, which also
+/// records the end of the request as activity.
+pub struct RequestGuard {
+    runtime: Arc<DevboxRuntime>,
+}
+
+impl Drop for RequestGuard {
+    fn drop(&mut self) {
+        let mut clocks = lock(&self.runtime.clocks);
+        clocks.requests_in_flight = clocks.requests_in_flight.saturating_sub(1);
+        clocks.active_at = Instant::now();
+    }
 }
 
 impl DevboxRuntime {
@@ -39,8 +90,23 @@ impl DevboxRuntime {
             sandbox: Arc::default(),
             changes: tokio::sync::Mutex::default(),
             cancel_captures,
+            ended: CancellationToken::new(),
+            plan: OnceLock::new(),
+            shells: ShellTable::default(),
             executions: Mutex::default(),
+            clocks: Arc::new(Mutex::new(Clocks::new(Instant::now()))),
+            log: Arc::default(),
         }
+    }
+
+    /// Stores the boot plan of the devbox; later calls change nothing.
+    pub fn set_plan(&self, plan: Arc<BootPlan>) {
+        let _ = self.plan.set(plan);
+    }
+
+    /// Returns the boot plan of the devbox, once set.
+    pub fn plan(&self) -> Option<Arc<BootPlan>> {
+        self.plan.get().cloned()
     }
 
     /// Returns the execution `execution_id`.
@@ -48,26 +114,130 @@ impl DevboxRuntime {
         self.table().by_id.get(execution_id).cloned()
     }
 
-    /// Returns the execution started earlier with the caller's `command_id`.
-    pub fn execution_for_command(&self, command_id: &str) -> Option<Arc<Execution>> {
-        let table = self.table();
-        let id = table.by_command_id.get(command_id)?;
-        table.by_id.get(id).cloned()
-    }
-
-    /// Registers a new execution, and its `command_id` if the caller gave one.
-    pub fn add_execution(&self, execution: Arc<Execution>, command_id: Option<String>) {
+    /// Registers a new execution, and its `command_id` if the caller gave one. Logs the
+    /// execution's start now and its exit code once it completes; the completion also
+    /// counts as activity for the idle timer. When an execution with that `command_id`
+    /// exists, registers nothing and returns it.
+    pub fn add_execution(
+        &self,
+        execution: Arc<Execution>,
+        command_id: Option<String>,
+    ) -> Result<(), Arc<Execution>> {
         let mut table = self.table();
         if let Some(command_id) = command_id {
+            let existing = table.by_command_id.get(&command_id);
+            if let Some(existing) = existing.and_then(|id| table.by_id.get(id)) {
+                return Err(existing.clone());
+            }
             table.by_command_id.insert(command_id, execution.id.clone());
         }
-        table.by_id.insert(execution.id.clone(), execution);
+        table.by_id.insert(execution.id.clone(), execution.clone());
+        drop(table);
+
+        self.watch_execution(&execution);
+        Ok(())
+    }
+
+    /// Returns whether any execution of the devbox has not completed.
+    pub fn has_running_execution(&self) -> bool {
+        self.table()
+            .by_id
+            .values()
+            .any(|execution| execution.status() != ExecutionStatus::Completed)
+    }
+
+    fn watch_execution(&self, execution: &Arc<Execution>) {
+        let mut started = log_entry(LogSource::Exec, LogLevel::Info, "command started");
+        started.cmd = Some(execution.command.clone());
+        started.cmd_id = Some(execution.id.clone());
+        started.shell_name = execution.shell_name.clone();
+        let mut log = lock(&self.log);
+        log.entries.push(started);
+        log.unfinished.push(execution.clone());
+        drop(log);
+
+        let log = self.log.clone();
+        let clocks = self.clocks.clone();
+        let mut status = execution.subscribe();
+        tokio::spawn(async move {
+            let completed = status
+                .wait_for(|status| *status == ExecutionStatus::Completed)
+                .await
+                .is_ok();
+            if completed {
+                lock(&log).record_finished();
+                lock(&clocks).active_at = Instant::now();
+            }
+        });
+    }
+
+    /// Appends `entry` to the devbox log.
+    pub fn log(&self, entry: DevboxLogEntry) {
+        lock(&self.log).entries.push(entry);
+    }
+
+    /// Returns the log entries that match both filters; `None` matches every entry.
+    pub fn log_entries(
+        &self,
+        execution_id: Option<&str>,
+        shell_name: Option<&str>,
+    ) -> Vec<DevboxLogEntry> {
+        let mut log = lock(&self.log);
+        log.record_finished();
+        log.entries.matching(execution_id, shell_name)
+    }
+
+    /// Returns the keep-alive and idle clocks.
+    pub fn clocks(&self) -> Clocks {
+        *lock(&self.clocks)
+    }
+
+    /// Restarts the keep-alive and idle clocks, for a keep_alive call or when the devbox
+    /// starts or resumes running.
+    pub fn restart_clocks(&self) {
+        lock(&self.clocks).restart(Instant::now());
+    }
+
+    /// Marks a request that uses the devbox as in progress until the guard is dropped.
+    pub fn begin_request(self: &Arc<Self>) -> RequestGuard {
+        let mut clocks = lock(&self.clocks);
+        clocks.requests_in_flight += 1;
+        clocks.active_at = Instant::now();
+        drop(clocks);
+        RequestGuard {
+            runtime: self.clone(),
+        }
     }
 
     fn table(&self) -> MutexGuard<'_, ExecutionTable> {
-        // The table holds only maps that no panic can leave half-updated.
-        self.executions
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.executions)
     }
+}
+
+/// Builds the log entry for the exit of a completed execution.
+fn exit_entry(execution: &Execution) -> DevboxLogEntry {
+    let exit_code = execution.view(0).exit_status;
+    let (level, outcome) = match exit_code {
+        Some(0) => (LogLevel::Info, "0".to_owned()),
+        Some(code) => (LogLevel::Error, code.to_string()),
+        None => (LogLevel::Error, "unknown".to_owned()),
+    };
+    let mut entry = log_entry(
+        LogSource::Exec,
+        level,
+        format!("command exited with status {outcome}"),
+    );
+    entry.exit_code = exit_code;
+    entry.cmd = Some(execution.command.clone());
+    entry.cmd_id = Some(execution.id.clone());
+    entry.shell_name = execution.shell_name.clone();
+    entry
+}
+
+/// Locks `mutex`, ignoring poison: the maps, clocks and log it guards are updated in single
+/// steps that no panic can leave half done.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -1,37 +1,30 @@
-//! Disk snapshots: capture, status, list, update and delete.
+//! Disk snapshots: start a capture, status, list, update and delete.
 //!
-//! A capture freezes the devbox, copies its overlay upper directory into a new layer whose
-//! parent is the chain the devbox booted from, and thaws it. Captures run as background
-//! tasks that report through the store, so after a restart the store shows which ones
-//! never finished.
+//! A capture runs as a background task that reports through the store (see
+//! [`super::capture`]), so after a restart the store shows which captures never finished.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use runloop_types::{
     DevboxSnapshotAsyncStatusView, DevboxSnapshotListView, DevboxSnapshotView, SnapshotDiskParams,
     SnapshotStatus,
 };
-use tokio::time::Instant;
 
-use super::runtime::DevboxRuntime;
 use super::{ListQuery, Services};
 use crate::clock::now_ms;
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{new_id, SNAPSHOT_PREFIX};
-use crate::store::PageRequest;
+use crate::store::{PageRequest, SnapshotFilter};
 
 /// Longest `commit_message`, in characters.
 const MAX_COMMIT_MESSAGE_CHARS: usize = 1000;
 
-/// Maximum time a capture waits for the devbox's processes to freeze.
-const MAX_FREEZE_WAIT: Duration = Duration::from_secs(30);
-
 impl Services {
     /// Starts a snapshot of the devbox `devbox_id`. With `wait`, returns once the capture
     /// finished (an error if it failed); otherwise returns the snapshot at once while the
-    /// capture runs in the background.
+    /// capture runs in the background. An empty `name` or `commit_message` is stored as
+    /// none.
     pub async fn snapshot_devbox(
         self: &Arc<Self>,
         devbox_id: &str,
@@ -48,7 +41,7 @@ impl Services {
             metadata: params.metadata.unwrap_or_default(),
             source_devbox_id: devbox_id.to_owned(),
             name: params.name.filter(|name| !name.is_empty()),
-            commit_message: params.commit_message,
+            commit_message: params.commit_message.filter(|message| !message.is_empty()),
             size_bytes: None,
             source_blueprint_id: None,
         };
@@ -94,12 +87,11 @@ impl Services {
         })
     }
 
-    /// Lists snapshots newest first, in every status, optionally only those of `devbox_id`.
-    /// No snapshot has a source blueprint here, so a `source_blueprint_id` filter matches
-    /// none.
+    /// Lists the snapshots that match `filter`, newest first, in every status. No snapshot
+    /// has a source blueprint here, so any `source_blueprint_id` filter matches none.
     pub fn list_snapshots(
         &self,
-        devbox_id: Option<&str>,
+        filter: &SnapshotFilter,
         source_blueprint_id: Option<&str>,
         query: &ListQuery,
     ) -> ServiceResult<DevboxSnapshotListView> {
@@ -122,7 +114,7 @@ impl Services {
 
         let page = self
             .store
-            .list_snapshots(devbox_id, PageRequest { limit, after_seq })?;
+            .list_snapshots(filter, PageRequest { limit, after_seq })?;
         Ok(DevboxSnapshotListView {
             snapshots: page.items.into_iter().map(|record| record.view).collect(),
             has_more: page.has_more,
@@ -130,8 +122,9 @@ impl Services {
         })
     }
 
-    /// Updates snapshot `id`: each given field replaces the stored one (metadata as a
-    /// whole map, `name: ""` clears the name), and omitted fields stay as they are.
+    /// Updates snapshot `id`. Each field given replaces the stored one: `metadata` as a
+    /// whole map (`{}` clears it), and an empty `name` or `commit_message` clears that
+    /// field. A field that is omitted or `null` stays as it is.
     pub fn update_snapshot(
         &self,
         id: &str,
@@ -146,14 +139,15 @@ impl Services {
                 view.metadata = metadata;
             }
             if let Some(commit_message) = params.commit_message {
-                view.commit_message = Some(commit_message);
+                view.commit_message = (!commit_message.is_empty()).then_some(commit_message);
             }
         })?;
         Ok(updated.ok_or_else(|| snapshot_not_found(id))?.view)
     }
 
     /// Deletes snapshot `id` and returns it as it was. Its layer data stays on disk while
-    /// other snapshots or live devboxes are built on it.
+    /// other snapshots or live devboxes are built on it. A capture in progress cannot be
+    /// deleted (409).
     pub async fn delete_snapshot(&self, id: &str) -> ServiceResult<DevboxSnapshotView> {
         let record = self
             .store
@@ -171,70 +165,6 @@ impl Services {
             .ok_or_else(|| snapshot_not_found(id))?;
         self.collect_garbage().await;
         Ok(deleted.view)
-    }
-
-    /// Runs one capture and records its outcome.
-    async fn capture(&self, runtime: &DevboxRuntime, snapshot_id: &str, layer_id: i64) {
-        let deadline = Instant::now() + self.snapshot_timeout;
-        let captured = self.capture_layer(runtime, layer_id, deadline).await;
-        let recorded = match captured {
-            Ok(size) => self.store.complete_snapshot(snapshot_id, size),
-            Err(error) => Err(error),
-        };
-        let Err(error) = recorded else {
-            return;
-        };
-
-        let message = format!("{error:#}");
-        tracing::warn!(snapshot_id, error = %message, "snapshot capture failed");
-        if let Err(error) = self.store.fail_snapshot(snapshot_id, &message) {
-            tracing::error!(snapshot_id, error = %format!("{error:#}"), "failed to record a failed snapshot");
-        }
-        if let Err(error) = self.layers.discard(layer_id) {
-            tracing::error!(snapshot_id, layer_id, error = %format!("{error:#}"), "failed to delete the files of a failed capture");
-        }
-    }
-
-    /// Freezes the devbox, copies its changes into layer `layer_id` and thaws it. Returns
-    /// the layer's size in bytes.
-    async fn capture_layer(
-        &self,
-        runtime: &DevboxRuntime,
-        layer_id: i64,
-        deadline: Instant,
-    ) -> anyhow::Result<u64> {
-        let limit = self.snapshot_timeout;
-        let _writes = tokio::time::timeout_at(deadline, runtime.changes.lock())
-            .await
-            .with_context(|| format!("the capture did not start within {limit:?}"))?;
-        let sandbox = tokio::time::timeout_at(deadline, runtime.sandbox.read())
-            .await
-            .with_context(|| format!("the capture did not start within {limit:?}"))?;
-        let running = sandbox
-            .as_ref()
-            .context("the devbox stopped before the capture started")?;
-        if runtime.cancel_captures.is_cancelled() {
-            anyhow::bail!("the devbox was shut down before the capture started");
-        }
-
-        let freeze_wait = deadline
-            .saturating_duration_since(Instant::now())
-            .min(MAX_FREEZE_WAIT);
-        running.freeze(freeze_wait).await?;
-        let copied = self
-            .layers
-            .capture(
-                layer_id,
-                running.upper(),
-                deadline,
-                &runtime.cancel_captures,
-            )
-            .await;
-        let thawed = running.thaw();
-
-        let size = copied?;
-        thawed.context("failed to thaw the devbox after the capture")?;
-        Ok(size)
     }
 }
 

@@ -42,6 +42,17 @@ impl DevboxRecord {
     }
 }
 
+/// Outcome of [`Store::update_devbox_from`].
+#[derive(Debug)]
+pub enum Transition {
+    /// The change was applied; the new record.
+    Applied(DevboxRecord),
+    /// The devbox was in another status; its unchanged record.
+    Refused(DevboxRecord),
+    /// There is no such devbox.
+    NotFound,
+}
+
 impl Store {
     /// Inserts a new devbox.
     pub fn insert_devbox(&self, record: &DevboxRecord) -> anyhow::Result<()> {
@@ -67,6 +78,27 @@ impl Store {
             change(&mut record);
             put_devbox_tx(tx, &record)?;
             Ok(Some(record))
+        })
+    }
+
+    /// Applies `change` to the devbox `id` in one transaction if its status is one of
+    /// `from`, so a status check and the change it allows cannot interleave with another.
+    pub fn update_devbox_from(
+        &self,
+        id: &str,
+        from: &[DevboxStatus],
+        change: impl FnOnce(&mut DevboxRecord),
+    ) -> anyhow::Result<Transition> {
+        self.write(|tx| {
+            let Some(mut record) = get_devbox_conn(tx, id)? else {
+                return Ok(Transition::NotFound);
+            };
+            if !from.contains(&record.view.status) {
+                return Ok(Transition::Refused(record));
+            }
+            change(&mut record);
+            put_devbox_tx(tx, &record)?;
+            Ok(Transition::Applied(record))
         })
     }
 
@@ -293,6 +325,39 @@ mod tests {
         assert_eq!(page.items.len(), 1);
         assert_eq!(page.items[0].view.id, "b");
         assert_eq!(page.total_count, 1);
+    }
+
+    #[test]
+    fn update_from_applies_only_in_listed_statuses() {
+        let (_dir, store) = temp_store();
+        store
+            .insert_devbox(&record("a", DevboxStatus::Running))
+            .expect("insert");
+
+        let refused = store
+            .update_devbox_from("a", &[DevboxStatus::Suspended], |record| {
+                record.record_transition(DevboxStatus::Resuming, 5, None);
+            })
+            .expect("update");
+        assert!(
+            matches!(refused, Transition::Refused(ref r) if r.view.status == DevboxStatus::Running)
+        );
+
+        let applied = store
+            .update_devbox_from("a", &[DevboxStatus::Running], |record| {
+                record.record_transition(DevboxStatus::Suspending, 6, None);
+            })
+            .expect("update");
+        assert!(
+            matches!(applied, Transition::Applied(ref r) if r.view.status == DevboxStatus::Suspending)
+        );
+        let stored = store.get_devbox("a").expect("get").expect("exists");
+        assert_eq!(stored.view.status, DevboxStatus::Suspending);
+
+        let missing = store
+            .update_devbox_from("b", &[DevboxStatus::Running], |_| {})
+            .expect("update");
+        assert!(matches!(missing, Transition::NotFound));
     }
 
     #[test]

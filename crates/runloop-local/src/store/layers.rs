@@ -125,11 +125,11 @@ mod tests {
     fn parent_layer_outlives_its_snapshot() {
         let (_dir, store) = temp_store();
         let bottom = store.begin_snapshot(&view("s1"), None).expect("begin");
-        store.complete_snapshot("s1", 1).expect("complete");
+        store.complete_snapshot("s1", 1, None).expect("complete");
         let top = store
             .begin_snapshot(&view("s2"), Some(bottom))
             .expect("begin");
-        store.complete_snapshot("s2", 1).expect("complete");
+        store.complete_snapshot("s2", 1, None).expect("complete");
 
         store.delete_snapshot("s1").expect("delete");
         assert!(store.unreferenced_layers().expect("query").is_empty());

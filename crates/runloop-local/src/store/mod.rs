@@ -7,6 +7,7 @@
 
 mod devboxes;
 mod layers;
+mod snapshot_list;
 mod snapshots;
 
 use std::path::Path;
@@ -16,7 +17,8 @@ use std::time::Duration;
 use anyhow::Context;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-pub use devboxes::DevboxRecord;
+pub use devboxes::{DevboxRecord, Transition};
+pub use snapshot_list::{MetadataMatch, SnapshotFilter};
 pub use snapshots::SnapshotBase;
 
 /// Schema version written to `PRAGMA user_version`.

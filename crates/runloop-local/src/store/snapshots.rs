@@ -5,7 +5,7 @@ use runloop_types::{DevboxSnapshotView, SnapshotStatus};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::devboxes::{insert_devbox_tx, DevboxRecord};
-use super::{to_count, Page, PageRequest, Store};
+use super::{to_count, Store};
 
 /// Everything the server keeps about one snapshot.
 #[derive(Debug, Clone)]
@@ -34,7 +34,8 @@ pub enum SnapshotBase {
     NotReady(SnapshotStatus),
 }
 
-const COLUMNS: &str = "view, status, error_message, layer_id";
+/// Columns that [`read_row`] reads, in order.
+pub(super) const COLUMNS: &str = "view, status, error_message, layer_id";
 
 impl Store {
     /// Records a capture in progress: a pending layer on top of `parent_layer_id` and the
@@ -69,8 +70,17 @@ impl Store {
         })
     }
 
-    /// Marks the capture of snapshot `id` complete and its layer ready.
-    pub fn complete_snapshot(&self, id: &str, size_bytes: u64) -> anyhow::Result<()> {
+    /// Marks the capture of snapshot `id` complete with `size_bytes`, and its layer ready.
+    ///
+    /// With `squashed`, the snapshot takes that pending layer, a squashed copy of its whole
+    /// chain, instead: it is marked ready and the captured layer's record is deleted, so
+    /// the caller must delete the captured layer's files afterwards.
+    pub fn complete_snapshot(
+        &self,
+        id: &str,
+        size_bytes: u64,
+        squashed: Option<i64>,
+    ) -> anyhow::Result<()> {
         self.write(|tx| {
             let Some(mut record) = get_snapshot_conn(tx, id)? else {
                 anyhow::bail!("snapshot {id} disappeared while its capture was running");
@@ -78,17 +88,49 @@ impl Store {
             record.view.size_bytes = Some(size_bytes);
             let json =
                 serde_json::to_string(&record.view).context("failed to encode a snapshot view")?;
+            let layer_id = squashed.or(record.layer_id);
 
             tx.execute(
                 "UPDATE layers SET state = 'ready' WHERE id = ?1",
-                params![record.layer_id],
+                params![layer_id],
             )
             .context("failed to mark a layer ready")?;
             tx.execute(
-                "UPDATE snapshots SET status = ?2, view = ?3 WHERE id = ?1",
-                params![id, SnapshotStatus::Complete.as_str(), json],
+                "UPDATE snapshots SET status = ?2, view = ?3, layer_id = ?4 WHERE id = ?1",
+                params![id, SnapshotStatus::Complete.as_str(), json, layer_id],
             )
             .with_context(|| format!("failed to mark snapshot {id} complete"))?;
+            if let (Some(_), Some(captured)) = (squashed, record.layer_id) {
+                tx.execute(
+                    "DELETE FROM layers WHERE id = ?1 AND state = 'pending'",
+                    [captured],
+                )
+                .context("failed to delete a captured layer replaced by its squashed chain")?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Records a pending layer with no parent, to hold a squashed chain, and returns its id.
+    pub fn insert_squash_layer(&self, create_time_ms: i64) -> anyhow::Result<i64> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO layers (parent_id, state, create_time_ms) VALUES (NULL, 'pending', ?1)",
+                params![create_time_ms],
+            )
+            .context("failed to insert a pending squashed layer")?;
+            Ok(tx.last_insert_rowid())
+        })
+    }
+
+    /// Deletes the record of layer `id` if it is still pending, after a failed squash.
+    pub fn delete_pending_layer(&self, id: i64) -> anyhow::Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM layers WHERE id = ?1 AND state = 'pending'",
+                [id],
+            )
+            .with_context(|| format!("failed to delete the pending layer {id}"))?;
             Ok(())
         })
     }
@@ -172,48 +214,6 @@ impl Store {
         })
     }
 
-    /// Lists snapshots newest first, optionally only those of `devbox_id`.
-    pub fn list_snapshots(
-        &self,
-        devbox_id: Option<&str>,
-        page: PageRequest,
-    ) -> anyhow::Result<Page<SnapshotRecord>> {
-        self.read(|conn| {
-            let mut statement = conn
-                .prepare(&format!(
-                    "SELECT {COLUMNS} FROM snapshots
-                     WHERE (?1 IS NULL OR source_devbox_id = ?1) AND (?2 IS NULL OR seq < ?2)
-                     ORDER BY seq DESC LIMIT ?3"
-                ))
-                .context("failed to prepare the snapshot list query")?;
-            let fetch = i64::from(page.limit) + 1;
-            let rows = statement
-                .query_map(params![devbox_id, page.after_seq, fetch], read_row)
-                .context("failed to list snapshots")?;
-            let mut items = Vec::new();
-            for row in rows {
-                items.push(decode_row(row.context("failed to read a snapshot row")?)?);
-            }
-
-            let has_more = items.len() > page.limit as usize;
-            items.truncate(page.limit as usize);
-
-            let total: i64 = conn
-                .query_row(
-                    "SELECT COUNT(*) FROM snapshots WHERE (?1 IS NULL OR source_devbox_id = ?1)",
-                    params![devbox_id],
-                    |row| row.get(0),
-                )
-                .context("failed to count snapshots")?;
-
-            Ok(Page {
-                items,
-                has_more,
-                total_count: to_count(total),
-            })
-        })
-    }
-
     /// Applies `change` to the view of snapshot `id` in one transaction and returns the new
     /// record, or `None` if there is no such snapshot.
     pub fn update_snapshot_view(
@@ -286,13 +286,17 @@ impl Store {
     }
 }
 
-type RawRow = (String, String, Option<String>, Option<i64>);
+pub(super) type RawRow = (String, String, Option<String>, Option<i64>);
 
-fn read_row(row: &Row<'_>) -> rusqlite::Result<RawRow> {
+/// Reads the [`COLUMNS`] of one snapshot row.
+pub(super) fn read_row(row: &Row<'_>) -> rusqlite::Result<RawRow> {
     Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
 }
 
-fn decode_row((view, status, error_message, layer_id): RawRow) -> anyhow::Result<SnapshotRecord> {
+/// Decodes a row read by [`read_row`].
+pub(super) fn decode_row(
+    (view, status, error_message, layer_id): RawRow,
+) -> anyhow::Result<SnapshotRecord> {
     let view: DevboxSnapshotView = serde_json::from_str(&view)
         .context("failed to decode a snapshot view from the state database")?;
     let status: SnapshotStatus = serde_json::from_value(serde_json::Value::String(status))
@@ -343,7 +347,7 @@ mod tests {
             .expect("begin");
         assert_eq!(store.count_snapshots_in_progress("d1").expect("count"), 1);
 
-        store.complete_snapshot("s1", 123).expect("complete");
+        store.complete_snapshot("s1", 123, None).expect("complete");
         let record = store.get_snapshot("s1").expect("get").expect("exists");
         assert_eq!(record.status, SnapshotStatus::Complete);
         assert_eq!(record.layer_id, Some(layer));
@@ -386,39 +390,25 @@ mod tests {
     }
 
     #[test]
-    fn list_filters_by_devbox_and_pages() {
+    fn squashed_layer_replaces_the_captured_one() {
         let (_dir, store) = temp_store();
-        for (id, devbox) in [("s1", "d1"), ("s2", "d2"), ("s3", "d1")] {
-            store
-                .begin_snapshot(&view(id, devbox), None)
-                .expect("begin");
-        }
+        let parent = store
+            .begin_snapshot(&view("s1", "d1"), None)
+            .expect("begin");
+        store.complete_snapshot("s1", 1, None).expect("complete");
+        let captured = store
+            .begin_snapshot(&view("s2", "d1"), Some(parent))
+            .expect("begin");
+        let squashed = store.insert_squash_layer(1).expect("insert");
 
-        let page = store
-            .list_snapshots(
-                Some("d1"),
-                PageRequest {
-                    limit: 1,
-                    after_seq: None,
-                },
-            )
-            .expect("list");
-        assert_eq!(page.items.len(), 1);
-        assert_eq!(page.items[0].view.id, "s3");
-        assert!(page.has_more);
-        assert_eq!(page.total_count, 2);
-
-        let cursor = store.snapshot_seq("s3").expect("seq");
-        let next = store
-            .list_snapshots(
-                Some("d1"),
-                PageRequest {
-                    limit: 1,
-                    after_seq: cursor,
-                },
-            )
-            .expect("list");
-        assert_eq!(next.items[0].view.id, "s1");
-        assert!(!next.has_more);
+        store
+            .complete_snapshot("s2", 7, Some(squashed))
+            .expect("complete");
+        let record = store.get_snapshot("s2").expect("get").expect("exists");
+        assert_eq!(record.layer_id, Some(squashed));
+        assert_eq!(record.view.size_bytes, Some(7));
+        assert_eq!(store.layer_chain(squashed).expect("chain"), [squashed]);
+        let layers = store.layer_ids().expect("layers");
+        assert!(!layers.contains(&captured), "{layers:?}");
     }
 }

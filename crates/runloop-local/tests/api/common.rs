@@ -283,7 +283,13 @@ fn serve(
         tokio::select! {
             result = &mut server => result,
             mode = stop => match mode {
-                Ok(Stop::Crash) => Ok(()),
+                Ok(Stop::Crash) => {
+                    // Dropping the sender would resolve the shutdown signal, which axum
+                    // awaits in a task of its own, and so start a graceful shutdown while
+                    // the runtime is torn down. A crash runs no shutdown code.
+                    std::mem::forget(graceful);
+                    Ok(())
+                }
                 Ok(Stop::Graceful) | Err(_) => {
                     let _ = graceful.send(());
                     server.await

@@ -242,13 +242,13 @@ async fn unsupported_create_option_is_400() {
     let mut server = TestServer::start();
 
     let (status, body) = server
-        .post("/v1/devboxes", json!({ "entrypoint": "sleep 1" }))
+        .post("/v1/devboxes", json!({ "tunnel": { "auth_mode": "open" } }))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body["message"]
         .as_str()
         .expect("message")
-        .contains("entrypoint"));
+        .contains("tunnel"));
 
     server.stop().await;
 }

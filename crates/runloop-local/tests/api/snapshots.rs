@@ -421,6 +421,7 @@ async fn capture_past_deadline_ends_as_error() {
     let dir = tempfile::tempdir().expect("temporary data dir");
     let mut config = Config::new(dir.path(), TOKEN);
     config.snapshot_timeout = Duration::from_millis(1);
+    config.capture_delay = Duration::from_secs(600);
     let mut server = TestServer::start_with(config);
     let source = server.create_running(json!({})).await;
 
