@@ -1,20 +1,33 @@
 // Entry point for browsers and bundlers: instantiates the web build with a top-level await, so
-// users never call an init function, and registers the error classes with it.
+// users never call an init function, registers the error classes with it and adds the async
+// iteration protocols.
 
-import init, { __registerErrorClasses } from '../pkg/web/runloop_wasm.js';
+import init, * as sdk from '../pkg/web/runloop_wasm.js';
 import * as errors from '../pkg/errors.mjs';
+import { installProtocols } from '../pkg/protocols.mjs';
 
 await init();
-__registerErrorClasses(errors);
+sdk.__registerErrorClasses(errors);
+installProtocols(sdk);
 
 export {
   RunloopSDK,
   DevboxOps,
+  DevboxList,
   Devbox,
   DevboxCmdOps,
   DevboxFileOps,
+  Execution,
   ExecutionResult,
+  OutputLines,
+  OutputChunks,
   SnapshotOps,
+  SnapshotList,
   Snapshot,
+  RunloopApi,
+  DevboxesApi,
+  ExecutionsApi,
+  DiskSnapshotsApi,
+  LogsApi,
 } from '../pkg/web/runloop_wasm.js';
 export * from '../pkg/errors.mjs';

@@ -3,9 +3,15 @@
 // ES module entry (node.mjs), so `require` and `import` share one wasm module and one set of
 // error classes.
 
-const { __registerErrorClasses, ...sdk } = require('../pkg/node/runloop_wasm.js');
+// `__memoryBytes` is a test hook; it stays out of the package's exports.
+const { __registerErrorClasses, __memoryBytes, ...sdk } = require('../pkg/node/runloop_wasm.js');
 const errors = require('./errors.cjs');
+const { installProtocols } = require('./protocols.cjs');
 
 __registerErrorClasses(errors);
+installProtocols(sdk);
 
-module.exports = { ...sdk, ...errors };
+// The disposal functions behind `Symbol.asyncDispose` stay out of the exports too.
+const { __disposeDevbox, __disposeSnapshot, ...classes } = sdk;
+
+module.exports = { ...classes, ...errors };

@@ -24,6 +24,9 @@ cargo test --quiet --workspace
 step "TypeScript type tests (tsc --strict)"
 tsc -p tests/types --noEmit
 
+step "benchmark smoke run: a few repetitions at small sizes; fails only when something is broken"
+node bench/run.mjs --smoke
+
 step "JS tests against the package and runloop-local"
 cargo build --quiet -p runloop-local
 node --test --test-reporter=spec tests/

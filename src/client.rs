@@ -5,7 +5,11 @@ use serde::Serialize;
 
 use crate::error::{ApiError, Error, Result};
 use crate::ids::uuid_v4;
-use crate::platform::{HttpRequest, HttpResponse, Method, Platform, TransportError};
+use crate::json;
+use crate::platform::{
+    HttpRequest, Method, Platform, PlatformResponse, RequestBody, ResponseBody, ResponseMode,
+    TransportError,
+};
 use crate::resources::{Devboxes, Executions, Files, Snapshots};
 use crate::retry::{should_retry, RetryPolicy};
 use crate::url::join_url;
@@ -15,6 +19,11 @@ pub const DEFAULT_BASE_URL: &str = "https://api.runloop.ai";
 
 /// Time allowed for one request attempt when none is configured, in milliseconds.
 pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+
+/// Time allowed for one attempt of a long request (file transfers, synchronous commands and
+/// snapshots) when the call sets none, in milliseconds: 10 minutes, or the client's timeout
+/// when that is longer.
+pub const LONG_REQUEST_TIMEOUT_MS: u64 = 600_000;
 
 /// Extra time a long-poll attempt gets beyond the server's hold, in milliseconds, so that the
 /// server's 408 arrives before the client gives up.
@@ -79,23 +88,27 @@ impl<S> Default for RequestOptions<S> {
     }
 }
 
-/// One API call: method, path, query and body, before headers and retries.
+/// One API call: method, path, query, body and how to read the response, before headers and
+/// retries. `B` is the platform's [`Payload`](crate::Platform::Payload) type.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ApiRequest {
+pub struct ApiRequest<B> {
     method: Method,
     path: String,
     query: Vec<(String, String)>,
-    body: Option<String>,
+    body: Option<RequestBody<B>>,
     accept: &'static str,
+    mode: ResponseMode,
     /// How long the server may hold the request, in milliseconds; the attempt timeout covers
     /// it.
     hold_ms: Option<u64>,
     /// Whether a 408 ends the call at once instead of being retried, so that a wait loop can
     /// poll again.
     pass_408: bool,
+    /// Whether the attempt timeout defaults to [`LONG_REQUEST_TIMEOUT_MS`].
+    long: bool,
 }
 
-impl ApiRequest {
+impl<B> ApiRequest<B> {
     /// Starts a GET request.
     pub fn get(path: impl Into<String>) -> Self {
         Self::new(Method::Get, path.into())
@@ -113,18 +126,26 @@ impl ApiRequest {
             query: Vec::new(),
             body: None,
             accept: "application/json",
+            mode: ResponseMode::Text,
             hold_ms: None,
             pass_408: false,
+            long: false,
         }
     }
 
     /// Sets a JSON body.
-    pub fn json<T: Serialize>(mut self, body: &T) -> Result<Self> {
+    pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Self> {
         let text = serde_json::to_string(body).map_err(|error| {
             Error::InvalidArgument(format!("cannot encode the body of {}: {error}", self.path))
         })?;
-        self.body = Some(text);
+        self.body = Some(RequestBody::Json(text));
         Ok(self)
+    }
+
+    /// Sets a body held by the host.
+    pub fn body(mut self, body: RequestBody<B>) -> Self {
+        self.body = Some(body);
+        self
     }
 
     /// Appends query pairs.
@@ -133,9 +154,11 @@ impl ApiRequest {
         self
     }
 
-    /// Replaces the `Accept` header, `application/json` by default.
-    pub fn accept(mut self, accept: &'static str) -> Self {
+    /// Replaces the `Accept` header (`application/json` by default) and how a 2xx body is
+    /// handed over ([`ResponseMode::Text`] by default).
+    pub fn accept(mut self, accept: &'static str, mode: ResponseMode) -> Self {
         self.accept = accept;
+        self.mode = mode;
         self
     }
 
@@ -149,6 +172,14 @@ impl ApiRequest {
     pub fn long_poll(mut self, hold_ms: u64) -> Self {
         self.hold_ms = Some(hold_ms);
         self.pass_408 = true;
+        self
+    }
+
+    /// Marks a request that may take long to transfer or run (file transfers, synchronous
+    /// commands and snapshots): its attempts get [`LONG_REQUEST_TIMEOUT_MS`] unless the call
+    /// sets a timeout.
+    pub fn long(mut self) -> Self {
+        self.long = true;
         self
     }
 
@@ -204,32 +235,48 @@ impl<P: Platform> Client<P> {
     /// Sends a request and decodes its JSON response.
     pub async fn send_json<T: DeserializeOwned>(
         &self,
-        request: &ApiRequest,
+        request: &ApiRequest<P::Payload>,
         options: &RequestOptions<P::Signal>,
     ) -> Result<T> {
         let response = self.send(request, options).await?;
-        decode_json(&response.body, &request.describe())
+        decode_json(response.body_text(), &request.describe())
     }
 
     /// Sends a request and returns its response body as text.
     pub async fn send_text(
         &self,
-        request: &ApiRequest,
+        request: &ApiRequest<P::Payload>,
         options: &RequestOptions<P::Signal>,
     ) -> Result<String> {
-        Ok(self.send(request, options).await?.body)
+        Ok(self.send(request, options).await?.into_text())
+    }
+
+    /// Sends a request and returns the body the host kept, as the request's mode asked.
+    pub async fn send_payload(
+        &self,
+        request: &ApiRequest<P::Payload>,
+        options: &RequestOptions<P::Signal>,
+    ) -> Result<P::Payload> {
+        match self.send(request, options).await?.body {
+            ResponseBody::Payload(payload) => Ok(payload),
+            _ => Err(Error::InvalidResponse {
+                context: request.describe(),
+                message: "the host did not return the body in the requested form".to_owned(),
+            }),
+        }
     }
 
     /// Sends a request, retrying failed attempts, and returns the first 2xx response.
     ///
     /// Retried: network errors, attempt timeouts, and statuses 408 (except for long polls),
-    /// 409, 429 and 5xx, unless an `x-should-retry` header overrides the status. Never retried: aborts and
-    /// other statuses. Every attempt of one call carries the same `x-request-id` (POST only).
+    /// 409, 429 and 5xx, unless an `x-should-retry` header overrides the status. Never
+    /// retried: aborts and other statuses. Every attempt of one call carries the same
+    /// `x-request-id` (POST only).
     pub async fn send(
         &self,
-        request: &ApiRequest,
+        request: &ApiRequest<P::Payload>,
         options: &RequestOptions<P::Signal>,
-    ) -> Result<HttpResponse> {
+    ) -> Result<PlatformResponse<P>> {
         let url = join_url(&self.config.base_url, &request.path, &request.query);
         let request_id = (request.method != Method::Get).then(|| self.new_request_id());
         let max_retries = options.max_retries.unwrap_or(self.config.retry.max_retries);
@@ -248,6 +295,7 @@ impl<P: Platform> Client<P> {
                 headers: self.headers(request, request_id.as_deref(), retries_done),
                 body: request.body.clone(),
                 timeout_ms,
+                mode: request.mode,
             };
             let outcome = self.platform.send(http_request, signal).await;
 
@@ -259,7 +307,7 @@ impl<P: Platform> Client<P> {
                     let error = ApiError::from_response(
                         response.status,
                         response.headers.clone(),
-                        &response.body,
+                        response.body_text(),
                         request_id.as_deref(),
                     );
                     let error = Error::Api(Box::new(error));
@@ -278,12 +326,8 @@ impl<P: Platform> Client<P> {
             if retries_done >= max_retries {
                 return Err(error);
             }
+            let delay_ms = self.retry_delay_ms(retries_done, response.as_ref());
             let now_ms = self.platform.now_ms();
-            let random = self.platform.random_unit();
-            let delay_ms =
-                self.config
-                    .retry
-                    .delay_ms(retries_done, response.as_ref(), now_ms, random);
             if options
                 .deadline_ms
                 .is_some_and(|deadline| now_ms + delay_ms as f64 >= deadline)
@@ -301,14 +345,29 @@ impl<P: Platform> Client<P> {
         }
     }
 
-    /// Returns the timeout of the next attempt: the call's or the client's, at least a long
-    /// poll's hold plus a margin, and never past the deadline.
+    /// Returns the wait before retry number `retries_done + 1`: the server's `Retry-After`
+    /// when `response` has one, else the backoff with jitter.
+    pub fn retry_delay_ms(&self, retries_done: u32, response: Option<&PlatformResponse<P>>) -> u64 {
+        let now_ms = self.platform.now_ms();
+        let random = self.platform.random_unit();
+        self.config
+            .retry
+            .delay_ms(retries_done, response, now_ms, random)
+    }
+
+    /// Returns the timeout of the next attempt: the call's, else the client's (at least
+    /// [`LONG_REQUEST_TIMEOUT_MS`] for long requests), at least a long poll's hold plus a
+    /// margin, and never past the deadline.
     fn attempt_timeout_ms(
         &self,
-        request: &ApiRequest,
+        request: &ApiRequest<P::Payload>,
         options: &RequestOptions<P::Signal>,
     ) -> Result<u64> {
-        let mut timeout_ms = options.timeout_ms.unwrap_or(self.config.timeout_ms);
+        let mut timeout_ms = match options.timeout_ms {
+            Some(timeout_ms) => timeout_ms,
+            None if request.long => self.config.timeout_ms.max(LONG_REQUEST_TIMEOUT_MS),
+            None => self.config.timeout_ms,
+        };
         if let Some(hold_ms) = request.hold_ms {
             timeout_ms = timeout_ms.max(hold_ms + LONG_POLL_MARGIN_MS);
         }
@@ -325,7 +384,7 @@ impl<P: Platform> Client<P> {
 
     fn headers(
         &self,
-        request: &ApiRequest,
+        request: &ApiRequest<P::Payload>,
         request_id: Option<&str>,
         retries_done: u32,
     ) -> Vec<(String, String)> {
@@ -336,8 +395,10 @@ impl<P: Platform> Client<P> {
             ),
             ("accept".to_owned(), request.accept.to_owned()),
         ];
-        if request.method != Method::Get {
-            // The official SDKs send it on every POST, even one without a body.
+        // The official SDKs send it on every POST, even one without a body. A multipart body
+        // gets its type, with the boundary, from the host.
+        let multipart = matches!(request.body, Some(RequestBody::Upload { .. }));
+        if request.method != Method::Get && !multipart {
             headers.push(("content-type".to_owned(), "application/json".to_owned()));
         }
         if let Some(request_id) = request_id {
@@ -365,26 +426,23 @@ impl<P: Platform> Client<P> {
 /// Decodes a JSON body. The error names the request, the expected type and the path of the
 /// field that did not match.
 pub fn decode_json<T: DeserializeOwned>(body: &str, context: &str) -> Result<T> {
-    let type_name = short_type_name::<T>();
-    let mut deserializer = serde_json::Deserializer::from_str(body);
-
-    let value: T =
-        serde_path_to_error::deserialize(&mut deserializer).map_err(|error| Error::Decode {
-            context: context.to_owned(),
-            type_name,
-            path: error.path().to_string(),
-            message: error.inner().to_string(),
-        })?;
-    deserializer.end().map_err(|error| Error::Decode {
+    json::decode(body).map_err(|error| Error::Decode {
         context: context.to_owned(),
-        type_name,
-        path: ".".to_owned(),
-        message: error.to_string(),
-    })?;
-    Ok(value)
+        type_name: short_type_name::<T>(),
+        path: if error.path.is_empty() {
+            ".".to_owned()
+        } else {
+            error.path
+        },
+        message: error.message,
+    })
 }
 
 fn short_type_name<T>() -> &'static str {
     let full = std::any::type_name::<T>();
-    full.rsplit("::").next().unwrap_or(full)
+    let without_generics = full.split('<').next().unwrap_or(full);
+    without_generics
+        .rsplit("::")
+        .next()
+        .unwrap_or(without_generics)
 }

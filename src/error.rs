@@ -85,6 +85,16 @@ pub enum Error {
         status: String,
     },
 
+    /// A devbox that was awaited as suspended reached a state it cannot leave for
+    /// `suspended` on its own.
+    #[error("Devbox {id} is in non-suspended state {status}")]
+    DevboxNotSuspended {
+        /// Devbox id.
+        id: String,
+        /// The status it reached, as the wire string.
+        status: String,
+    },
+
     /// The server reported that a snapshot capture failed.
     #[error("Snapshot {id} failed: {message}")]
     SnapshotFailed {
@@ -94,11 +104,26 @@ pub enum Error {
         message: String,
     },
 
+    /// A value thrown by the caller's code, such as an output line callback, or an error the
+    /// bindings already converted for JS. The wasm bindings rethrow it unchanged.
+    #[error("a callback threw")]
+    Thrown(ErrorCause),
+
     /// A snapshot that was awaited was deleted before it completed.
     #[error("Snapshot {id} was deleted before it completed")]
     SnapshotDeleted {
         /// Snapshot id.
         id: String,
+    },
+
+    /// A helper (fan-out, fork, checkpoint) could not shut down or delete what it created.
+    /// The message names every devbox or snapshot left behind.
+    #[error("{message}: {cause}")]
+    CleanupFailed {
+        /// What was left behind and how to remove it.
+        message: String,
+        /// The first failure.
+        cause: Box<Error>,
     },
 }
 
@@ -119,8 +144,11 @@ impl Error {
             | Self::InvalidArgument(_)
             | Self::MissingBearerToken
             | Self::DevboxNotRunning { .. }
+            | Self::DevboxNotSuspended { .. }
             | Self::SnapshotFailed { .. }
-            | Self::SnapshotDeleted { .. } => "RunloopError",
+            | Self::SnapshotDeleted { .. }
+            | Self::CleanupFailed { .. }
+            | Self::Thrown(_) => "RunloopError",
         }
     }
 

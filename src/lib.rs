@@ -4,10 +4,11 @@
 //!
 //! - A plain Rust core with no JS dependency: [`Client`] (URLs, headers, retries, error
 //!   mapping, decoding) over a [`Platform`] that sends HTTP requests, the per-area
-//!   [`resources`], and the waits in [`wait`]. Native unit tests drive it through a fake
-//!   platform.
+//!   [`resources`], the waits in [`wait`], the reconnecting output readers in [`stream`]
+//!   and list paging in [`paging`]. Native unit tests drive it through a fake platform.
 //! - The wasm bindings in `bindings`, which implement [`Platform`] over `fetch` and export
-//!   `RunloopSDK`, `Devbox`, `Snapshot` and `ExecutionResult` to JS.
+//!   `RunloopSDK`, `Devbox`, `Execution`, `ExecutionResult`, `Snapshot` and the raw `api`
+//!   namespace to JS.
 //!
 //! Invariants a change must keep:
 //!
@@ -20,19 +21,29 @@
 #![warn(missing_docs)]
 
 mod bindings;
+pub mod browser;
 pub mod client;
 pub mod error;
+pub mod helpers;
 pub mod ids;
+pub mod json;
 pub mod output;
+pub mod paging;
 pub mod platform;
+pub mod progress;
 pub mod resources;
 pub mod retry;
+pub mod sse;
+pub mod stream;
 pub mod url;
 pub mod wait;
 
 pub use client::{ApiRequest, Client, ClientConfig, RequestOptions};
 pub use error::{ApiError, Error, PollState, PollingTimeout, Result};
-pub use platform::{ErrorCause, HttpRequest, HttpResponse, Method, Platform, TransportError};
+pub use platform::{
+    ErrorCause, HttpRequest, HttpResponse, Method, Platform, RequestBody, ResponseBody,
+    ResponseMode, TransportError,
+};
 pub use retry::RetryPolicy;
 pub use wait::WaitOptions;
 

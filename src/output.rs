@@ -1,10 +1,4 @@
-//! Command output: the last-N-lines rule of `ExecutionResult.stdout(numLines)` and the
-//! server-sent events of the output streams.
-
-use runloop_types::ExecutionUpdateChunk;
-
-use crate::client::decode_json;
-use crate::error::{ApiError, Error, Result};
+//! Command output: the last-N-lines rule of `ExecutionResult.stdout(numLines)`.
 
 /// Returns the last `num_lines` lines of `text`. Trailing empty lines are dropped first and
 /// the lines are joined with `\n`, so the result has no final newline. `num_lines <= 0` gives
@@ -53,68 +47,4 @@ pub fn streamed_output(full: String, num_lines: Option<i64>) -> String {
         Some(lines) => tail_lines(&full, lines),
         None => full,
     }
-}
-
-/// Concatenates the `output` fields of a complete server-sent event stream of
-/// [`ExecutionUpdateChunk`]s.
-///
-/// An `error` event (JSON `{code, message}`) becomes [`Error::Api`] with `code` as the
-/// status. `context` names the request, for messages.
-pub fn parse_sse_output(body: &str, context: &str) -> Result<String> {
-    let mut output = String::new();
-    let mut event = String::new();
-    let mut data: Vec<&str> = Vec::new();
-
-    // The final `None` dispatches an event that the stream did not end with a blank line.
-    for line in body.lines().map(Some).chain([None]) {
-        match line {
-            Some(line) if !line.is_empty() => {
-                if line.starts_with(':') {
-                    continue;
-                }
-                let (field, value) = line.split_once(':').unwrap_or((line, ""));
-                let value = value.strip_prefix(' ').unwrap_or(value);
-                match field {
-                    "event" => event = value.to_owned(),
-                    "data" => data.push(value),
-                    _ => {}
-                }
-            }
-            _ => {
-                if !data.is_empty() {
-                    let payload = data.join("\n");
-                    dispatch_event(&event, &payload, context, &mut output)?;
-                }
-                event.clear();
-                data.clear();
-            }
-        }
-    }
-    Ok(output)
-}
-
-fn dispatch_event(event: &str, payload: &str, context: &str, output: &mut String) -> Result<()> {
-    if event == "error" {
-        return Err(stream_error(payload));
-    }
-    let chunk: ExecutionUpdateChunk = decode_json(payload, context)?;
-    output.push_str(&chunk.output);
-    Ok(())
-}
-
-/// Builds the error of an `error` event, whose `code` is an HTTP status as a string or number.
-fn stream_error(payload: &str) -> Error {
-    let parsed: Option<serde_json::Value> = serde_json::from_str(payload).ok();
-    let code = parsed.as_ref().and_then(|value| match value.get("code") {
-        Some(serde_json::Value::String(code)) => code.parse::<u16>().ok(),
-        Some(serde_json::Value::Number(code)) => code.as_u64().and_then(|c| u16::try_from(c).ok()),
-        _ => None,
-    });
-    let status = code.unwrap_or(500);
-    Error::Api(Box::new(ApiError::from_response(
-        status,
-        Vec::new(),
-        payload,
-        None,
-    )))
 }

@@ -1,5 +1,9 @@
 //! The host services the client core depends on: sending HTTP requests, timers, a clock and
 //! random bytes. The wasm build implements it over `fetch` and `setTimeout`; tests use a fake.
+//!
+//! Bodies that users hand over (file contents) and bodies they receive (downloads) stay with
+//! the host as opaque [`Platform::Payload`] values, so large transfers never pass through the
+//! core's memory.
 
 use std::any::Any;
 use std::fmt;
@@ -25,45 +29,120 @@ impl Method {
     }
 }
 
+/// Body of a request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RequestBody<B> {
+    /// JSON text built by the core.
+    Json(String),
+    /// JSON text held by the host, sent unchanged with `Content-Type: application/json`.
+    HostJson(B),
+    /// `multipart/form-data` with a text field `path` and a file part `file` holding `file`.
+    /// The host sets the `Content-Type` with its boundary.
+    Upload {
+        /// Destination path in the devbox.
+        path: String,
+        /// File contents, held by the host.
+        file: B,
+    },
+}
+
+/// How the host hands over the body of a 2xx response. Bodies of other statuses are always
+/// read as [`ResponseMode::Text`], for the error message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseMode {
+    /// Read the whole body as text into [`ResponseBody::Text`].
+    Text,
+    /// Keep the whole body as host text in [`ResponseBody::Payload`].
+    HostText,
+    /// Keep the whole body as host bytes (a `Uint8Array` in the wasm build).
+    Bytes,
+    /// Keep the whole body as a host `Blob`.
+    Blob,
+    /// Return once the headers arrive, with a reader for the body in [`ResponseBody::Stream`].
+    Stream,
+}
+
 /// One HTTP request, ready to send.
 #[derive(Debug, Clone, PartialEq)]
-pub struct HttpRequest {
+pub struct HttpRequest<B> {
     /// HTTP method.
     pub method: Method,
     /// Absolute URL, query string included.
     pub url: String,
     /// Header names in lower case. The client sends each name once.
     pub headers: Vec<(String, String)>,
-    /// JSON body, if any.
-    pub body: Option<String>,
-    /// Time allowed for the whole exchange, reading the body included, in milliseconds.
+    /// Body, if any.
+    pub body: Option<RequestBody<B>>,
+    /// Time allowed for the exchange in milliseconds: until the whole body is read, or until
+    /// the headers arrive for [`ResponseMode::Stream`].
     pub timeout_ms: u64,
+    /// How to hand over a 2xx response's body.
+    pub mode: ResponseMode,
 }
 
-impl HttpRequest {
+impl<B> HttpRequest<B> {
     /// Returns the value of a header, matched case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
         find_header(&self.headers, name)
     }
 }
 
-/// One HTTP response with its body read as text.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HttpResponse {
+/// Body of a response, in the form its request's [`ResponseMode`] asked for.
+#[derive(Debug)]
+pub enum ResponseBody<B, R> {
+    /// The whole body as text.
+    Text(String),
+    /// The whole body, held by the host.
+    Payload(B),
+    /// A reader for a body that is still arriving.
+    Stream(R),
+}
+
+/// One HTTP response.
+#[derive(Debug)]
+pub struct HttpResponse<B, R> {
     /// HTTP status code.
     pub status: u16,
     /// Header names in lower case.
     pub headers: Vec<(String, String)>,
-    /// The whole body, decoded as UTF-8 by the host.
-    pub body: String,
+    /// The body.
+    pub body: ResponseBody<B, R>,
 }
 
-impl HttpResponse {
+impl<B, R> HttpResponse<B, R> {
+    /// Returns a response whose body was read as text.
+    pub fn text(status: u16, headers: Vec<(String, String)>, body: String) -> Self {
+        Self {
+            status,
+            headers,
+            body: ResponseBody::Text(body),
+        }
+    }
+
     /// Returns the value of a header, matched case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
         find_header(&self.headers, name)
     }
+
+    /// Returns the body text, or `""` when the body was not read as text.
+    pub fn body_text(&self) -> &str {
+        match &self.body {
+            ResponseBody::Text(text) => text,
+            _ => "",
+        }
+    }
+
+    /// Takes the body text, or `""` when the body was not read as text.
+    pub fn into_text(self) -> String {
+        match self.body {
+            ResponseBody::Text(text) => text,
+            _ => String::new(),
+        }
+    }
 }
+
+/// The response type of a platform.
+pub type PlatformResponse<P> = HttpResponse<<P as Platform>::Payload, <P as Platform>::Reader>;
 
 fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
@@ -118,14 +197,30 @@ pub trait Platform {
     /// Cancellation token passed along with a call (an `AbortSignal` in the wasm build).
     type Signal: Clone;
 
-    /// Sends one request and reads the whole response body. Fails with
-    /// [`TransportError::Aborted`] when `signal` fires and with [`TransportError::Timeout`]
-    /// when `request.timeout_ms` elapses.
+    /// Data held by the host: file contents to send and response bodies handed over
+    /// unread (a JS string, `Uint8Array` or `Blob` in the wasm build).
+    type Payload: Clone;
+
+    /// Reader of a response body that is still arriving.
+    type Reader;
+
+    /// Sends one request. Fails with [`TransportError::Aborted`] when `signal` fires and with
+    /// [`TransportError::Timeout`] when `request.timeout_ms` elapses.
     fn send(
         &self,
-        request: HttpRequest,
+        request: HttpRequest<Self::Payload>,
         signal: Option<&Self::Signal>,
-    ) -> impl Future<Output = Result<HttpResponse, TransportError>>;
+    ) -> impl Future<Output = Result<PlatformResponse<Self>, TransportError>>;
+
+    /// Reads the next piece of a streamed body as text; `None` once the body has ended.
+    /// Fails with [`TransportError::Timeout`] when nothing arrives within `idle_timeout_ms`,
+    /// and stops the underlying request on any failure.
+    fn read_chunk(
+        &self,
+        reader: &mut Self::Reader,
+        idle_timeout_ms: u64,
+        signal: Option<&Self::Signal>,
+    ) -> impl Future<Output = Result<Option<String>, TransportError>>;
 
     /// Waits `ms` milliseconds, or fails with [`TransportError::Aborted`] as soon as `signal`
     /// fires.

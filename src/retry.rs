@@ -40,10 +40,10 @@ impl RetryPolicy {
 
     /// Returns the wait before the next retry: the server's `retry-after-ms` or
     /// `Retry-After` when present (cut to `max_retry_after_ms`), else the backoff.
-    pub fn delay_ms(
+    pub fn delay_ms<B, R>(
         &self,
         retries_done: u32,
-        response: Option<&HttpResponse>,
+        response: Option<&HttpResponse<B, R>>,
         now_ms: f64,
         random: f64,
     ) -> u64 {
@@ -55,9 +55,9 @@ impl RetryPolicy {
     }
 }
 
-/// Returns whether a failed response should be retried: 408, 409, 429 and every 5xx. An `x-should-retry`
-/// header of `true` or `false` overrides the status.
-pub fn should_retry(response: &HttpResponse) -> bool {
+/// Returns whether a failed response should be retried: 408, 409, 429 and every 5xx. An
+/// `x-should-retry` header of `true` or `false` overrides the status.
+pub fn should_retry<B, R>(response: &HttpResponse<B, R>) -> bool {
     match response.header("x-should-retry") {
         Some("true") => true,
         Some("false") => false,
@@ -67,7 +67,7 @@ pub fn should_retry(response: &HttpResponse) -> bool {
 
 /// Reads the wait the server asked for, in milliseconds: `retry-after-ms` (milliseconds), else
 /// `Retry-After` as seconds or as an HTTP date. A date in the past gives 0.
-pub fn retry_after_ms(response: &HttpResponse, now_ms: f64) -> Option<f64> {
+pub fn retry_after_ms<B, R>(response: &HttpResponse<B, R>, now_ms: f64) -> Option<f64> {
     if let Some(ms) = response
         .header("retry-after-ms")
         .and_then(parse_non_negative)
@@ -82,9 +82,27 @@ pub fn retry_after_ms(response: &HttpResponse, now_ms: f64) -> Option<f64> {
     parse_http_date_ms(value).map(|date_ms| (date_ms - now_ms).max(0.0))
 }
 
+/// Parses a non-negative decimal number such as `3`, `0.25` or `.5`. It is written out
+/// because `str::parse::<f64>` would add a general float parser to the wasm build for two
+/// headers; exponents, signs, `inf` and `NaN` are rejected.
 fn parse_non_negative(value: &str) -> Option<f64> {
-    let number: f64 = value.trim().parse().ok()?;
-    (number.is_finite() && number >= 0.0).then_some(number)
+    let value = value.trim();
+    let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
+    let digits = |part: &str| part.bytes().all(|byte| byte.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_empty()) || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+
+    let mut number = 0.0;
+    for digit in whole.bytes() {
+        number = number * 10.0 + f64::from(digit - b'0');
+    }
+    let mut scale = 0.1;
+    for digit in fraction.bytes() {
+        number += f64::from(digit - b'0') * scale;
+        scale /= 10.0;
+    }
+    Some(number)
 }
 
 /// Parses an IMF-fixdate such as `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 9110, section 5.6.7)
@@ -131,4 +149,30 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     era * 146_097 + day_of_era - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_non_negative;
+
+    #[test]
+    fn decimal_numbers_parse() {
+        let cases = [
+            ("3", 3.0),
+            (" 0.25 ", 0.25),
+            (".5", 0.5),
+            ("7.", 7.0),
+            ("120", 120.0),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_non_negative(text), Some(expected), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn other_forms_are_rejected() {
+        for text in ["", ".", "-1", "1e3", "inf", "NaN", "1.2.3", "0x10", "1 000"] {
+            assert_eq!(parse_non_negative(text), None, "{text:?}");
+        }
+    }
 }

@@ -35,11 +35,15 @@ pub fn encode_component(value: &str) -> String {
 }
 
 /// Turns a flat serializable struct into query pairs, sorted by key. `null` fields are left
-/// out; strings, numbers and booleans are written as in JSON without quotes. Nested arrays and objects are
-/// rejected, because the Runloop API has no encoding for them.
+/// out; strings, numbers and booleans are written as in JSON without quotes. Nested arrays
+/// and objects are rejected, because the Runloop API has no encoding for them.
 pub fn to_query<T: Serialize>(params: &T) -> Result<Vec<(String, String)>> {
-    let value = serde_json::to_value(params)
-        .map_err(|error| Error::InvalidArgument(format!("invalid query parameters: {error}")))?;
+    // Going through JSON text reuses the serializer of request bodies.
+    let invalid = |error: serde_json::Error| {
+        Error::InvalidArgument(format!("invalid query parameters: {error}"))
+    };
+    let text = serde_json::to_string(params).map_err(invalid)?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(invalid)?;
     let serde_json::Value::Object(fields) = value else {
         return Err(Error::InvalidArgument(
             "invalid query parameters: expected an object".to_owned(),

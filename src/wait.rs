@@ -11,6 +11,7 @@ use runloop_types::{
 use crate::client::{Client, RequestOptions};
 use crate::error::{Error, PollState, PollingTimeout, Result};
 use crate::platform::Platform;
+use crate::progress::{report, Progress, ProgressEvent};
 
 /// Maximum hold the server allows for a devbox `wait_for_status`, in seconds.
 pub const DEVBOX_HOLD_SECONDS: f64 = 30.0;
@@ -32,6 +33,8 @@ pub struct WaitOptions<S> {
     pub timeout_ms: Option<u64>,
     /// Aborts the wait, including a request in flight.
     pub signal: Option<S>,
+    /// Receives a `waiting` event for every status the wait sees, the awaited one included.
+    pub progress: Option<Progress>,
 }
 
 impl<S> Default for WaitOptions<S> {
@@ -39,6 +42,7 @@ impl<S> Default for WaitOptions<S> {
         Self {
             timeout_ms: None,
             signal: None,
+            progress: None,
         }
     }
 }
@@ -58,6 +62,7 @@ pub(crate) struct Waiter<'a, P: Platform> {
     timeout_ms: Option<u64>,
     deadline_ms: Option<f64>,
     last: Option<PollState>,
+    progress: Option<Progress>,
 }
 
 impl<'a, P: Platform> Waiter<'a, P> {
@@ -72,7 +77,22 @@ impl<'a, P: Platform> Waiter<'a, P> {
             timeout_ms: options.timeout_ms,
             deadline_ms,
             last: None,
+            progress: options.progress.clone(),
         }
+    }
+
+    /// Sends a progress event, stamped with the time since the operation started.
+    pub(crate) fn report(&self, event: ProgressEvent) {
+        report(
+            self.progress.as_ref(),
+            self.client.platform().now_ms(),
+            event,
+        );
+    }
+
+    /// Reports a status the wait saw on the devbox, snapshot or execution `id`.
+    fn report_status(&self, id: &str, status: &str) {
+        self.report(ProgressEvent::new("waiting").id(id).status(status));
     }
 
     /// Options for one request of the wait: the wait's signal and deadline.
@@ -178,6 +198,7 @@ impl<'a, P: Platform> Waiter<'a, P> {
 
         loop {
             if let Some(current) = view.take() {
+                self.report_status(id, current.status.as_str());
                 match current.status {
                     DevboxStatus::Running => return Ok(current),
                     DevboxStatus::Failure
@@ -228,6 +249,64 @@ impl<'a, P: Platform> Waiter<'a, P> {
         }
     }
 
+    /// Long-polls a devbox until it is `suspended`. `initial` is a view already in hand.
+    ///
+    /// Fails with [`Error::DevboxNotSuspended`] on `failure` and `shutdown`. A `running`
+    /// devbox is awaited like one that is `suspending`, since a suspend may not have started.
+    pub(crate) async fn devbox_suspended(
+        &mut self,
+        id: &str,
+        initial: Option<DevboxView>,
+    ) -> Result<DevboxView> {
+        let waiting_for = format!("devbox {id} to be suspended");
+        let mut early_answers = 0;
+        let mut view = initial;
+
+        loop {
+            if let Some(current) = view.take() {
+                self.report_status(id, current.status.as_str());
+                match current.status {
+                    DevboxStatus::Suspended => return Ok(current),
+                    DevboxStatus::Failure | DevboxStatus::Shutdown => {
+                        return Err(Error::DevboxNotSuspended {
+                            id: id.to_owned(),
+                            status: current.status.as_str().to_owned(),
+                        })
+                    }
+                    _ => self.observe(PollState::Devbox(Box::new(current))),
+                }
+            }
+            self.check_deadline(&waiting_for)?;
+
+            let params = DevboxWaitParams {
+                statuses: vec![
+                    DevboxStatus::Suspended,
+                    DevboxStatus::Failure,
+                    DevboxStatus::Shutdown,
+                ],
+                timeout_seconds: Some(self.hold_seconds(DEVBOX_HOLD_SECONDS)),
+            };
+            let options = self.request_options();
+            match self
+                .client
+                .devboxes()
+                .wait_for_status(id, &params, &options)
+                .await
+            {
+                Ok(answer) => {
+                    if !params.statuses.contains(&answer.status) {
+                        self.pause(poll_delay_ms(early_answers), &waiting_for)
+                            .await?;
+                        early_answers += 1;
+                    }
+                    view = Some(answer);
+                }
+                Err(Error::Api(error)) if error.status == 408 => {}
+                Err(error) => return Err(self.fail(error, &waiting_for)),
+            }
+        }
+    }
+
     /// Long-polls an execution until it is `completed`. `initial` is the view returned by the
     /// call that started it.
     pub(crate) async fn execution_completed(
@@ -242,6 +321,7 @@ impl<'a, P: Platform> Waiter<'a, P> {
         let mut view = initial;
 
         loop {
+            self.report_status(&execution_id, execution_status_str(view.status));
             if view.status == ExecutionStatus::Completed {
                 return Ok(view);
             }
@@ -295,6 +375,7 @@ impl<'a, P: Platform> Waiter<'a, P> {
                 .await
                 .map_err(|error| self.fail(error, &waiting_for))?;
 
+            self.report_status(id, status.status.as_str());
             match status.status {
                 SnapshotStatus::Complete => return Ok(status),
                 SnapshotStatus::Error => {

@@ -1,16 +1,18 @@
-//! `Devbox` and its `cmd` and `file` namespaces.
+//! `Devbox`: lifecycle, logs and snapshots of one devbox, with its `cmd` and `file`
+//! namespaces.
 
 use std::rc::Rc;
 
-use runloop_types::{ExecuteParams, ReadFileParams, SnapshotDiskParams, WriteFileParams};
+use runloop_types::{DevboxLogsView, DevboxView, SnapshotDiskParams};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 
-use super::convert::{from_js, from_js_or_default, request_options, to_js, wait_options};
-use super::execution::ExecutionResult;
+use super::convert::{from_js_or_default, optional_flag, request_options, to_js, wait_options};
+use super::execution::DevboxCmdOps;
+use super::files::DevboxFileOps;
 use super::snapshot::Snapshot;
-use super::typescript::ExecParams;
-use super::{spawn, JsClient};
+use super::{decode_unknown, send, send_view, spawn, JsClient};
+use crate::resources::devboxes::{self, DevboxLogsParams};
 
 /// A devbox: a handle holding its id. Each method sends requests; none caches state.
 ///
@@ -22,7 +24,7 @@ use super::{spawn, JsClient};
 /// ```
 #[wasm_bindgen]
 pub struct Devbox {
-    client: JsClient,
+    pub(super) client: JsClient,
     id: String,
     cmd: JsValue,
     file: JsValue,
@@ -30,14 +32,8 @@ pub struct Devbox {
 
 impl Devbox {
     pub(super) fn new(client: JsClient, id: String) -> Self {
-        let cmd = DevboxCmdOps {
-            client: Rc::clone(&client),
-            devbox_id: id.clone(),
-        };
-        let file = DevboxFileOps {
-            client: Rc::clone(&client),
-            devbox_id: id.clone(),
-        };
+        let cmd = DevboxCmdOps::new(Rc::clone(&client), id.clone());
+        let file = DevboxFileOps::new(Rc::clone(&client), id.clone());
         Self {
             client,
             id,
@@ -50,12 +46,16 @@ impl Devbox {
 #[wasm_bindgen]
 impl Devbox {
     /// The devbox id.
+    ///
+    /// ```ts
+    /// console.log(devbox.id); // "dbx_…"
+    /// ```
     #[wasm_bindgen(getter)]
     pub fn id(&self) -> String {
         self.id.clone()
     }
 
-    /// Command execution: `exec`.
+    /// Command execution: `exec`, `execAsync`.
     ///
     /// ```ts
     /// const result = await devbox.cmd.exec('ls -la');
@@ -65,7 +65,7 @@ impl Devbox {
         self.cmd.clone()
     }
 
-    /// File access: `read`, `write`.
+    /// File access: `read`, `write`, `upload`, `download`.
     ///
     /// ```ts
     /// await devbox.file.write({ file_path: 'notes.txt', contents: 'hi' });
@@ -85,12 +85,7 @@ impl Devbox {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> js_sys::Promise {
-        let client = Rc::clone(&self.client);
-        let id = self.id.clone();
-        spawn(async move {
-            let options = request_options(&options)?;
-            to_js(&client.devboxes().retrieve(&id, &options).await?)
-        })
+        send_view::<DevboxView>(&self.client, Ok(devboxes::retrieve(&self.id)), options)
     }
 
     /// Long-polls until the devbox is running and resolves with its view. Rejects with
@@ -113,29 +108,138 @@ impl Devbox {
         })
     }
 
-    /// Shuts the devbox down (`POST /v1/devboxes/{id}/shutdown`) and resolves with its view.
+    /// Long-polls until the devbox is suspended and resolves with its view. Rejects with
+    /// `RunloopError` if it fails or shuts down instead, and with `PollingTimeoutError` when
+    /// `options.timeout` runs out.
     ///
     /// ```ts
-    /// const { status } = await devbox.shutdown(); // "shutdown"
+    /// await devbox.suspend();
+    /// await devbox.awaitSuspended({ timeout: 60_000 });
     /// ```
-    #[wasm_bindgen(unchecked_return_type = "Promise<DevboxView>")]
-    pub fn shutdown(
+    #[wasm_bindgen(js_name = awaitSuspended, unchecked_return_type = "Promise<DevboxView>")]
+    pub fn await_suspended(
         &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: JsValue,
     ) -> js_sys::Promise {
         let client = Rc::clone(&self.client);
         let id = self.id.clone();
         spawn(async move {
-            let options = request_options(&options)?;
-            to_js(&client.devboxes().shutdown(&id, &options).await?)
+            let options = wait_options(&options)?;
+            to_js(&client.devboxes().await_suspended(&id, &options).await?)
         })
+    }
+
+    /// Asks the devbox to suspend (`POST /v1/devboxes/{id}/suspend`) and resolves with its
+    /// view at once; call `awaitSuspended()` to wait for `suspended`.
+    ///
+    /// ```ts
+    /// await devbox.suspend();
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<DevboxView>")]
+    pub fn suspend(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
+    ) -> js_sys::Promise {
+        send_view::<DevboxView>(&self.client, Ok(devboxes::suspend(&self.id)), options)
+    }
+
+    /// Resumes a suspended devbox and resolves once it is running. `options.timeout` bounds
+    /// both steps.
+    ///
+    /// ```ts
+    /// const { status } = await devbox.resume(); // "running"
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<DevboxView>")]
+    pub fn resume(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: JsValue,
+    ) -> js_sys::Promise {
+        let client = Rc::clone(&self.client);
+        let id = self.id.clone();
+        spawn(async move {
+            let options = wait_options(&options)?;
+            let view = client
+                .devboxes()
+                .resume_and_await_running(&id, &options)
+                .await?;
+            to_js(&view)
+        })
+    }
+
+    /// Asks a suspended devbox to resume (`POST /v1/devboxes/{id}/resume`) without waiting
+    /// for it to run.
+    ///
+    /// ```ts
+    /// await devbox.resumeAsync();
+    /// await devbox.awaitRunning();
+    /// ```
+    #[wasm_bindgen(js_name = resumeAsync, unchecked_return_type = "Promise<DevboxView>")]
+    pub fn resume_async(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
+    ) -> js_sys::Promise {
+        send_view::<DevboxView>(&self.client, Ok(devboxes::resume(&self.id)), options)
+    }
+
+    /// Resets the devbox's idle timer (`POST /v1/devboxes/{id}/keep_alive`) and resolves
+    /// with the server's response, whose shape the API does not specify.
+    ///
+    /// ```ts
+    /// setInterval(() => devbox.keepAlive(), 60_000);
+    /// ```
+    #[wasm_bindgen(js_name = keepAlive, unchecked_return_type = "Promise<unknown>")]
+    pub fn keep_alive(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
+    ) -> js_sys::Promise {
+        send(
+            &self.client,
+            Ok(devboxes::keep_alive(&self.id)),
+            options,
+            decode_unknown,
+        )
+    }
+
+    /// Shuts the devbox down (`POST /v1/devboxes/{id}/shutdown`) and resolves with its view.
+    /// While a snapshot is in progress the server rejects the call with 409
+    /// (`ConflictError`) unless `force` is `true`, which cancels the snapshot.
+    ///
+    /// ```ts
+    /// const { status } = await devbox.shutdown(); // "shutdown"
+    /// await other.shutdown({ force: true });
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<DevboxView>")]
+    pub fn shutdown(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "ShutdownOptions")] options: JsValue,
+    ) -> js_sys::Promise {
+        let request =
+            optional_flag(&options, "force").map(|force| devboxes::shutdown(&self.id, force));
+        send_view::<DevboxView>(&self.client, request, options)
+    }
+
+    /// Fetches the devbox's logs, optionally only those of one execution or shell.
+    ///
+    /// ```ts
+    /// const { logs } = await devbox.logs({ execution_id: execution.executionId });
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<DevboxLogsView>")]
+    pub fn logs(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "DevboxLogsParams")] params: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
+    ) -> js_sys::Promise {
+        let request = from_js_or_default::<DevboxLogsParams>(&params, "params")
+            .and_then(|params| devboxes::logs(&self.id, &params));
+        send_view::<DevboxLogsView>(&self.client, request, options)
     }
 
     /// Takes a disk snapshot and resolves once it is complete.
     ///
     /// Starts it with `snapshot_disk_async`, then polls its status. `options.timeout` bounds
-    /// both; when it runs out the promise rejects with `PollingTimeoutError`. A failed capture
-    /// rejects with `RunloopError` carrying the server's message.
+    /// both, and `options.signal` aborts either; when the timeout runs out the promise
+    /// rejects with `PollingTimeoutError`. A failed capture rejects with `RunloopError`
+    /// carrying the server's message.
     ///
     /// ```ts
     /// const snapshot = await devbox.snapshotDisk({ name: 'after-setup' }, { timeout: 300_000 });
@@ -149,14 +253,14 @@ impl Devbox {
         let client = Rc::clone(&self.client);
         let id = self.id.clone();
         spawn(async move {
-            let params: SnapshotDiskParams = from_js_or_default(params, "params")?;
+            let params: SnapshotDiskParams = from_js_or_default(&params, "params")?;
             let options = wait_options(&options)?;
             let view = client
                 .snapshots()
                 .snapshot_disk_and_await_completed(&id, &params, &options)
                 .await?;
-            let snapshot_id = view.id.clone();
-            Ok(Snapshot::new(client, snapshot_id, Some(view)).into())
+            let info = to_js(&view)?;
+            Ok(Snapshot::new(client, view.id, info).into())
         })
     }
 
@@ -176,124 +280,14 @@ impl Devbox {
         let client = Rc::clone(&self.client);
         let id = self.id.clone();
         spawn(async move {
-            let params: SnapshotDiskParams = from_js_or_default(params, "params")?;
+            let params: SnapshotDiskParams = from_js_or_default(&params, "params")?;
             let options = request_options(&options)?;
             let view = client
                 .snapshots()
                 .snapshot_disk_async(&id, &params, &options)
                 .await?;
-            let snapshot_id = view.id.clone();
-            Ok(Snapshot::new(client, snapshot_id, Some(view)).into())
-        })
-    }
-}
-
-/// Command execution on one devbox, reached as `devbox.cmd`.
-#[wasm_bindgen]
-pub struct DevboxCmdOps {
-    client: JsClient,
-    devbox_id: String,
-}
-
-#[wasm_bindgen]
-impl DevboxCmdOps {
-    /// Runs a shell command and resolves once it has completed, whatever its exit code.
-    ///
-    /// Sends `POST /execute` with a fresh UUIDv7 `command_id` (so a retried request does not
-    /// run the command twice), then long-polls the execution. `options.timeout` bounds the
-    /// whole run; when it runs out the promise rejects with `PollingTimeoutError` and the
-    /// command keeps running.
-    ///
-    /// ```ts
-    /// const result = await devbox.cmd.exec('npm test', { shell_name: 'main' });
-    /// if (result.failed) console.error(await result.stderr(20));
-    /// ```
-    #[wasm_bindgen(unchecked_return_type = "Promise<ExecutionResult>")]
-    pub fn exec(
-        &self,
-        command: String,
-        #[wasm_bindgen(unchecked_optional_param_type = "ExecParams")] params: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: JsValue,
-    ) -> js_sys::Promise {
-        let client = Rc::clone(&self.client);
-        let devbox_id = self.devbox_id.clone();
-        spawn(async move {
-            let params: ExecParams = from_js_or_default(params, "params")?;
-            let options = wait_options(&options)?;
-            let execute = ExecuteParams {
-                command,
-                command_id: None,
-                optimistic_timeout: params.optimistic_timeout,
-                shell_name: params.shell_name,
-            };
-
-            let view = client
-                .executions()
-                .execute_and_await_completion(&devbox_id, execute, params.last_n, &options)
-                .await?;
-            Ok(ExecutionResult::new(client, view).into())
-        })
-    }
-}
-
-/// File access on one devbox, reached as `devbox.file`.
-#[wasm_bindgen]
-pub struct DevboxFileOps {
-    client: JsClient,
-    devbox_id: String,
-}
-
-#[wasm_bindgen]
-impl DevboxFileOps {
-    /// Reads a file as UTF-8 text. Relative paths start at the user's home directory.
-    ///
-    /// ```ts
-    /// const text = await devbox.file.read('hello.txt');
-    /// const same = await devbox.file.read({ file_path: 'hello.txt' });
-    /// ```
-    #[wasm_bindgen(unchecked_return_type = "Promise<string>")]
-    pub fn read(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string | ReadFileParams")] params: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
-    ) -> js_sys::Promise {
-        let client = Rc::clone(&self.client);
-        let devbox_id = self.devbox_id.clone();
-        spawn(async move {
-            let params = match params.as_string() {
-                Some(file_path) => ReadFileParams { file_path },
-                None => from_js(params, "params")?,
-            };
-            let options = request_options(&options)?;
-            let text = client
-                .files()
-                .read_file_contents(&devbox_id, &params, &options)
-                .await?;
-            Ok(JsValue::from_str(&text))
-        })
-    }
-
-    /// Replaces a file with UTF-8 text, creating it if needed.
-    ///
-    /// ```ts
-    /// await devbox.file.write({ file_path: 'config.json', contents: JSON.stringify({ debug: true }) });
-    /// ```
-    #[wasm_bindgen(unchecked_return_type = "Promise<DevboxExecutionDetailView>")]
-    pub fn write(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "WriteFileParams")] params: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
-    ) -> js_sys::Promise {
-        let client = Rc::clone(&self.client);
-        let devbox_id = self.devbox_id.clone();
-        spawn(async move {
-            let params: WriteFileParams = from_js(params, "params")?;
-            let options = request_options(&options)?;
-            let view = client
-                .files()
-                .write_file_contents(&devbox_id, &params, &options)
-                .await?;
-            to_js(&view)
+            let info = to_js(&view)?;
+            Ok(Snapshot::new(client, view.id, info).into())
         })
     }
 }

@@ -32,9 +32,19 @@ pub fn register_error_classes(classes: Object) {
 /// raw wasm-bindgen output used directly) the result is a plain `Error` with the same name
 /// and fields.
 pub(crate) fn to_js_error(error: Error) -> JsValue {
+    error_to_js(&error)
+}
+
+/// Builds the JS error for a borrowed `error`, like [`to_js_error`].
+pub(crate) fn error_to_js(error: &Error) -> JsValue {
+    if let Error::Thrown(thrown) = error {
+        if let Some(value) = thrown.downcast_ref::<JsValue>() {
+            return value.clone();
+        }
+    }
     let class_name = error.class_name();
     let message = JsValue::from_str(&error.to_string());
-    let fields = error_fields(&error);
+    let fields = error_fields(error);
 
     match registered_class(class_name) {
         Some(class) => {
@@ -85,6 +95,7 @@ fn error_fields(error: &Error) -> Object {
                 set("cause", cause);
             }
         }
+        Error::CleanupFailed { cause, .. } => set("cause", &error_to_js(cause)),
         Error::PollingTimeout(timeout) => {
             let last = timeout.last.as_ref().and_then(|last| to_js(last).ok());
             set("lastResult", &last.unwrap_or(JsValue::NULL));

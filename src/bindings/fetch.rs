@@ -1,5 +1,8 @@
 //! [`Platform`] over the JS host: `fetch`, `setTimeout`, `AbortController`, `Date.now` and
 //! `crypto.getRandomValues`. Works with Node 20's global `fetch` and in browsers.
+//!
+//! Payloads (file contents, downloads, host-built JSON) stay JS values: they go from the
+//! caller to `fetch`, or from the response to the caller, without entering wasm memory.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -8,24 +11,37 @@ use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, AbortSignal, Response};
+use web_sys::{AbortController, AbortSignal};
 
-use crate::platform::{ErrorCause, HttpRequest, HttpResponse, Platform, TransportError};
-
-#[wasm_bindgen::prelude::wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(handler: &Function, ms: f64) -> JsValue;
-
-    #[wasm_bindgen(js_name = clearTimeout)]
-    fn clear_timeout(handle: &JsValue);
-}
+use super::host::{
+    clear_timeout, global, set_timeout, BodyReader, BodyStream, FetchResponse, FormData,
+    TextDecoder,
+};
+use crate::platform::{
+    ErrorCause, HttpRequest, Platform, PlatformResponse, RequestBody, ResponseBody, ResponseMode,
+    TransportError,
+};
 
 /// The JS host as a [`Platform`].
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FetchPlatform {
     /// A caller's `fetch` replacement; the global `fetch` when `None`.
     fetch: Option<Function>,
+}
+
+/// A response body being read: the stream's reader, the decoder that turns its bytes into
+/// text, and the controller that stops the request when the reader is dropped.
+pub(crate) struct StreamReader {
+    reader: BodyReader,
+    decoder: TextDecoder,
+    controller: AbortController,
+    finished: bool,
+}
+
+impl Drop for StreamReader {
+    fn drop(&mut self) {
+        self.controller.abort();
+    }
 }
 
 impl FetchPlatform {
@@ -37,9 +53,7 @@ impl FetchPlatform {
         if let Some(fetch) = &self.fetch {
             return Ok(fetch.clone());
         }
-        let global = Reflect::get(&js_sys::global(), &JsValue::from_str("fetch"))
-            .unwrap_or(JsValue::UNDEFINED);
-        global
+        global("fetch")
             .dyn_into::<Function>()
             .map_err(|_| TransportError::Network {
                 message: "this runtime has no global fetch; pass a `fetch` option to RunloopSDK"
@@ -51,12 +65,14 @@ impl FetchPlatform {
 
 impl Platform for FetchPlatform {
     type Signal = AbortSignal;
+    type Payload = JsValue;
+    type Reader = StreamReader;
 
     async fn send(
         &self,
-        request: HttpRequest,
+        request: HttpRequest<JsValue>,
         signal: Option<&AbortSignal>,
-    ) -> Result<HttpResponse, TransportError> {
+    ) -> Result<PlatformResponse<Self>, TransportError> {
         if signal.is_some_and(AbortSignal::aborted) {
             return Err(TransportError::Aborted);
         }
@@ -66,7 +82,7 @@ impl Platform for FetchPlatform {
         // The timer and the link to the caller's signal both abort this attempt's controller;
         // `timed_out` records which one fired. Both are undone when they are dropped.
         let timed_out = Rc::new(Cell::new(false));
-        let _timer = Timer::start(request.timeout_ms, {
+        let timer = Timer::start(request.timeout_ms, {
             let controller = controller.clone();
             let timed_out = Rc::clone(&timed_out);
             move || {
@@ -74,12 +90,53 @@ impl Platform for FetchPlatform {
                 controller.abort();
             }
         });
-        let _link = signal.map(|signal| {
+        let link = signal.map(|signal| {
             let controller = controller.clone();
             AbortListener::add(signal, move || controller.abort())
         });
 
-        let outcome = fetch_text(&fetch, &request, &controller.signal()).await;
+        let outcome = exchange(&fetch, &request, &controller).await;
+        drop(timer);
+        drop(link);
+        outcome.map_err(|error| {
+            if signal.is_some_and(AbortSignal::aborted) {
+                TransportError::Aborted
+            } else if timed_out.get() {
+                TransportError::Timeout
+            } else {
+                network_error(error)
+            }
+        })
+    }
+
+    async fn read_chunk(
+        &self,
+        reader: &mut StreamReader,
+        idle_timeout_ms: u64,
+        signal: Option<&AbortSignal>,
+    ) -> Result<Option<String>, TransportError> {
+        if reader.finished {
+            return Ok(None);
+        }
+        if signal.is_some_and(AbortSignal::aborted) {
+            return Err(TransportError::Aborted);
+        }
+
+        let timed_out = Rc::new(Cell::new(false));
+        let _timer = Timer::start(idle_timeout_ms, {
+            let controller = reader.controller.clone();
+            let timed_out = Rc::clone(&timed_out);
+            move || {
+                timed_out.set(true);
+                controller.abort();
+            }
+        });
+        let _link = signal.map(|signal| {
+            let controller = reader.controller.clone();
+            AbortListener::add(signal, move || controller.abort())
+        });
+
+        let outcome = read_text(reader).await;
         outcome.map_err(|error| {
             if signal.is_some_and(AbortSignal::aborted) {
                 TransportError::Aborted
@@ -140,13 +197,14 @@ impl Platform for FetchPlatform {
     }
 }
 
-/// Calls `fetch(url, init)` and reads the whole body as text. A custom `fetch` may return any
-/// object with `status`, `headers` and `text()`, so the response is not type-checked.
-async fn fetch_text(
+/// Calls `fetch(url, init)` and hands over the body as the request's mode asks. A custom
+/// `fetch` may return any object with `status`, `headers` and the body methods, so the
+/// response is not type-checked.
+async fn exchange(
     fetch: &Function,
-    request: &HttpRequest,
-    signal: &AbortSignal,
-) -> Result<HttpResponse, JsValue> {
+    request: &HttpRequest<JsValue>,
+    controller: &AbortController,
+) -> Result<PlatformResponse<FetchPlatform>, JsValue> {
     let headers = Object::new();
     for (name, value) in &request.headers {
         Reflect::set(
@@ -159,44 +217,122 @@ async fn fetch_text(
     let init = Object::new();
     Reflect::set(&init, &"method".into(), &request.method.as_str().into())?;
     Reflect::set(&init, &"headers".into(), &headers)?;
-    Reflect::set(&init, &"signal".into(), signal)?;
+    Reflect::set(&init, &"signal".into(), &controller.signal())?;
     if let Some(body) = &request.body {
-        Reflect::set(&init, &"body".into(), &JsValue::from_str(body))?;
+        Reflect::set(&init, &"body".into(), &body_value(body)?)?;
     }
 
     let url = JsValue::from_str(&request.url);
     let pending = fetch.call2(&JsValue::UNDEFINED, &url, &init)?;
-    let response: Response = JsFuture::from(Promise::resolve(&pending))
+    let response: FetchResponse = JsFuture::from(Promise::resolve(&pending))
         .await?
         .unchecked_into();
 
     let status = response.status();
-    let headers = read_headers(&response)?;
-    let text = JsFuture::from(response.text()?).await?;
-    let body = text
-        .as_string()
-        .ok_or_else(|| JsValue::from_str("response.text() did not return a string"))?;
+    let headers = read_headers(&response.headers())?;
+    let success = (200..300).contains(&status);
+    let body = match request.mode {
+        _ if !success => ResponseBody::Text(text_of(&response).await?),
+        ResponseMode::Text => ResponseBody::Text(text_of(&response).await?),
+        ResponseMode::HostText => ResponseBody::Payload(JsFuture::from(response.text()?).await?),
+        ResponseMode::Bytes => {
+            let buffer = JsFuture::from(response.array_buffer()?).await?;
+            ResponseBody::Payload(Uint8Array::new(&buffer).into())
+        }
+        ResponseMode::Blob => ResponseBody::Payload(JsFuture::from(response.blob()?).await?),
+        ResponseMode::Stream => match stream_reader(&response, controller)? {
+            Some(reader) => ResponseBody::Stream(reader),
+            None => ResponseBody::Text(text_of(&response).await?),
+        },
+    };
 
-    Ok(HttpResponse {
+    Ok(PlatformResponse::<FetchPlatform> {
         status,
         headers,
         body,
     })
 }
 
-fn read_headers(response: &Response) -> Result<Vec<(String, String)>, JsValue> {
-    let mut headers = Vec::new();
-    let Some(entries) = js_sys::try_iter(&response.headers())? else {
-        return Ok(headers);
+/// Converts a request body to the value `fetch` sends.
+fn body_value(body: &RequestBody<JsValue>) -> Result<JsValue, JsValue> {
+    match body {
+        RequestBody::Json(text) => Ok(JsValue::from_str(text)),
+        RequestBody::HostJson(text) => Ok(text.clone()),
+        RequestBody::Upload { path, file } => {
+            let form = FormData::new()?;
+            form.append("path", &JsValue::from_str(path))?;
+            let file_name = path.rsplit('/').next().filter(|name| !name.is_empty());
+            form.append_file("file", file, file_name.unwrap_or("file"))?;
+            Ok(form.into())
+        }
+    }
+}
+
+async fn text_of(response: &FetchResponse) -> Result<String, JsValue> {
+    JsFuture::from(response.text()?)
+        .await?
+        .as_string()
+        .ok_or_else(|| JsValue::from_str("response.text() did not return a string"))
+}
+
+/// Opens the body for reading, or returns `None` when the response has no readable body
+/// stream (a custom `fetch` may return a plain object), so that it is read as text instead.
+fn stream_reader(
+    response: &FetchResponse,
+    controller: &AbortController,
+) -> Result<Option<StreamReader>, JsValue> {
+    let body = response.body();
+    let readable = Reflect::get(&body, &"getReader".into()).is_ok_and(|get| get.is_function());
+    if !readable {
+        return Ok(None);
+    }
+
+    let options = Object::new();
+    Reflect::set(&options, &"fatal".into(), &JsValue::FALSE)?;
+    Ok(Some(StreamReader {
+        reader: body.unchecked_ref::<BodyStream>().get_reader()?,
+        decoder: TextDecoder::new("utf-8", &options)?,
+        controller: controller.clone(),
+        finished: false,
+    }))
+}
+
+/// Reads the next piece of a body and decodes it; a character split between pieces is
+/// completed by the next one. Returns `None` at the end.
+async fn read_text(reader: &mut StreamReader) -> Result<Option<String>, JsValue> {
+    let streaming = Object::new();
+    Reflect::set(&streaming, &"stream".into(), &JsValue::TRUE)?;
+
+    loop {
+        let result = JsFuture::from(reader.reader.read()?).await?;
+        let done = Reflect::get(&result, &"done".into())?.is_truthy();
+        if done {
+            reader.finished = true;
+            let rest = reader.decoder.decode(&JsValue::UNDEFINED, &Object::new())?;
+            return Ok((!rest.is_empty()).then_some(rest));
+        }
+
+        let value = Reflect::get(&result, &"value".into())?;
+        let text = reader.decoder.decode(&value, &streaming)?;
+        if !text.is_empty() {
+            return Ok(Some(text));
+        }
+    }
+}
+
+fn read_headers(headers: &JsValue) -> Result<Vec<(String, String)>, JsValue> {
+    let mut pairs = Vec::new();
+    let Some(entries) = js_sys::try_iter(headers)? else {
+        return Ok(pairs);
     };
 
     for entry in entries {
         let pair = Array::from(&entry?);
         let name = pair.get(0).as_string().unwrap_or_default();
         let value = pair.get(1).as_string().unwrap_or_default();
-        headers.push((name.to_ascii_lowercase(), value));
+        pairs.push((name.to_ascii_lowercase(), value));
     }
-    Ok(headers)
+    Ok(pairs)
 }
 
 /// Describes a JS error for the `Connection error` message, including the message of its
@@ -230,7 +366,7 @@ fn error_message(value: &JsValue) -> Option<String> {
 }
 
 fn fill_from_crypto(buffer: &mut [u8]) -> Option<()> {
-    let crypto = Reflect::get(&js_sys::global(), &"crypto".into()).ok()?;
+    let crypto = global("crypto");
     let get_random_values: Function = Reflect::get(&crypto, &"getRandomValues".into())
         .ok()?
         .dyn_into()
@@ -244,13 +380,13 @@ fn fill_from_crypto(buffer: &mut [u8]) -> Option<()> {
 }
 
 /// A `setTimeout` that is cleared when dropped.
-struct Timer {
+pub(super) struct Timer {
     handle: JsValue,
     _callback: Closure<dyn FnMut()>,
 }
 
 impl Timer {
-    fn start(ms: u64, callback: impl FnOnce() + 'static) -> Self {
+    pub(super) fn start(ms: u64, callback: impl FnOnce() + 'static) -> Self {
         // Node and browsers fire a delay above 2^31 - 1 ms at once instead of late, so longer
         // delays are cut to that (about 24.8 days).
         let ms = ms.min(i32::MAX as u64);
@@ -270,13 +406,13 @@ impl Drop for Timer {
 }
 
 /// An `abort` listener on a signal that is removed when dropped.
-struct AbortListener {
+pub(super) struct AbortListener {
     signal: AbortSignal,
     callback: Closure<dyn FnMut()>,
 }
 
 impl AbortListener {
-    fn add(signal: &AbortSignal, callback: impl FnMut() + 'static) -> Self {
+    pub(super) fn add(signal: &AbortSignal, callback: impl FnMut() + 'static) -> Self {
         let callback = Closure::new(callback);
         let _ = signal.add_event_listener_with_callback("abort", callback.as_ref().unchecked_ref());
         Self {

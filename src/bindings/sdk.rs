@@ -2,19 +2,23 @@
 
 use std::rc::Rc;
 
-use runloop_types::{DevboxCreateParams, DiskSnapshotListParams};
+use runloop_types::DevboxCreateParams;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 
-use super::convert::{from_js_or_default, request_options, sdk_options, wait_options};
+use super::api::RunloopApi;
+use super::config::sdk_options;
+use super::convert::{from_js_or_default, wait_options};
 use super::devbox::Devbox;
 use super::errors::to_js_error;
 use super::fetch::FetchPlatform;
+use super::list::{DevboxList, SnapshotList};
 use super::snapshot::Snapshot;
 use super::{spawn, JsClient};
 use crate::client::Client;
 
-/// Entry point of the SDK: a configured client with the `devbox` and `snapshot` namespaces.
+/// Entry point of the SDK: a configured client with the `devbox`, `snapshot` and `api`
+/// namespaces.
 ///
 /// ```ts
 /// import { RunloopSDK } from 'runloop-wasm';
@@ -26,6 +30,7 @@ use crate::client::Client;
 pub struct RunloopSdk {
     devbox: JsValue,
     snapshot: JsValue,
+    api: JsValue,
 }
 
 #[wasm_bindgen(js_class = RunloopSDK)]
@@ -33,8 +38,9 @@ impl RunloopSdk {
     /// Creates a client. In Node, `bearerToken` and `baseURL` default to the
     /// `RUNLOOP_API_KEY` and `RUNLOOP_BASE_URL` environment variables.
     ///
-    /// Throws `RunloopError` when no token is given or found, or when an option has the wrong
-    /// type.
+    /// Throws `RunloopError` when no token is given or found, when an option has the wrong
+    /// type, or in a browser page unless `baseURL` is a loopback address or a path on the
+    /// page's own origin, or `dangerouslyAllowBrowser` is `true`.
     ///
     /// ```ts
     /// const runloop = new RunloopSDK({ baseURL: 'http://127.0.0.1:8080', bearerToken: 't', maxRetries: 2 });
@@ -52,11 +58,15 @@ impl RunloopSdk {
                 client: Rc::clone(&client),
             }
             .into(),
-            snapshot: SnapshotOps { client }.into(),
+            snapshot: SnapshotOps {
+                client: Rc::clone(&client),
+            }
+            .into(),
+            api: RunloopApi::new(client).into(),
         })
     }
 
-    /// Devbox operations: `create`, `createFromSnapshot`, `fromId`.
+    /// Devbox operations: `create`, `createFromSnapshot`, `fromId`, `list`.
     ///
     /// ```ts
     /// const devbox = await runloop.devbox.create();
@@ -74,6 +84,17 @@ impl RunloopSdk {
     #[wasm_bindgen(getter, unchecked_return_type = "SnapshotOps")]
     pub fn snapshot(&self) -> JsValue {
         self.snapshot.clone()
+    }
+
+    /// Raw access to every endpoint, named like the official client's `client.devboxes.*`
+    /// methods; each resolves with the wire view.
+    ///
+    /// ```ts
+    /// const view = await runloop.api.devboxes.retrieve('dbx_123');
+    /// ```
+    #[wasm_bindgen(getter, unchecked_return_type = "RunloopApi")]
+    pub fn api(&self) -> JsValue {
+        self.api.clone()
     }
 }
 
@@ -101,11 +122,7 @@ impl DevboxOps {
         #[wasm_bindgen(unchecked_optional_param_type = "DevboxCreateParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: JsValue,
     ) -> js_sys::Promise {
-        let client = Rc::clone(&self.client);
-        spawn(async move {
-            let params: DevboxCreateParams = from_js_or_default(params, "params")?;
-            create_running(client, params, &options).await
-        })
+        create_running(Rc::clone(&self.client), params, None, options)
     }
 
     /// Creates a devbox from a disk snapshot and resolves once it is running, like `create`
@@ -127,12 +144,7 @@ impl DevboxOps {
         params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: JsValue,
     ) -> js_sys::Promise {
-        let client = Rc::clone(&self.client);
-        spawn(async move {
-            let mut params: DevboxCreateParams = from_js_or_default(params, "params")?;
-            params.snapshot_id = Some(snapshot_id);
-            create_running(client, params, &options).await
-        })
+        create_running(Rc::clone(&self.client), params, Some(snapshot_id), options)
     }
 
     /// Returns a `Devbox` for an existing id without sending a request.
@@ -144,20 +156,51 @@ impl DevboxOps {
     pub fn devbox_by_id(&self, id: String) -> Devbox {
         Devbox::new(Rc::clone(&self.client), id)
     }
+
+    /// Lists devboxes, newest first. The result is both a promise of the **first page** (of
+    /// `limit` devboxes, 20 by default) and an async iterable over every devbox on every
+    /// page, fetched page by page as the loop advances.
+    ///
+    /// ```ts
+    /// const firstPage = await runloop.devbox.list({ status: 'running', limit: 50 });
+    /// for await (const devbox of runloop.devbox.list({ status: 'running' })) await devbox.shutdown();
+    /// ```
+    #[wasm_bindgen]
+    pub fn list(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "DevboxListParams")] params: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
+    ) -> DevboxList {
+        DevboxList::new(Rc::clone(&self.client), params, options)
+    }
+
+    /// Creates a devbox, runs `fn` on it and shuts it down. Declared in `helper_types.rs`.
+    #[wasm_bindgen(js_name = with, skip_typescript)]
+    pub fn with_devbox(&self, params: JsValue, run: JsValue, options: JsValue) -> js_sys::Promise {
+        super::scoped::with_devbox(Rc::clone(&self.client), params, run, options)
+    }
 }
 
-/// Creates a devbox, waits until it runs and wraps it for JS.
-pub(super) async fn create_running(
+/// Creates a devbox (from a snapshot when `snapshot_id` is set), waits until it runs and
+/// wraps it for JS.
+pub(super) fn create_running(
     client: JsClient,
-    params: DevboxCreateParams,
-    options: &JsValue,
-) -> crate::Result<JsValue> {
-    let options = wait_options(options)?;
-    let view = client
-        .devboxes()
-        .create_and_await_running(&params, &options)
-        .await?;
-    Ok(Devbox::new(client, view.id).into())
+    params: JsValue,
+    snapshot_id: Option<String>,
+    options: JsValue,
+) -> js_sys::Promise {
+    spawn(async move {
+        let mut params: DevboxCreateParams = from_js_or_default(&params, "params")?;
+        if snapshot_id.is_some() {
+            params.snapshot_id = snapshot_id;
+        }
+        let options = wait_options(&options)?;
+        let view = client
+            .devboxes()
+            .create_and_await_running(&params, &options)
+            .await?;
+        Ok(Devbox::new(client, view.id).into())
+    })
 }
 
 /// Disk snapshot operations, reached as `runloop.snapshot`.
@@ -176,34 +219,53 @@ impl SnapshotOps {
     /// ```
     #[wasm_bindgen(js_name = fromId)]
     pub fn snapshot_by_id(&self, id: String) -> Snapshot {
-        Snapshot::new(Rc::clone(&self.client), id, None)
+        Snapshot::new(Rc::clone(&self.client), id, JsValue::UNDEFINED)
     }
 
-    /// Lists disk snapshots over every page (`limit` is the page size), each with the list's
-    /// view as `info`.
+    /// Lists disk snapshots, newest first, each with the list's view as `info`. Awaiting the
+    /// result gives **every** matching snapshot: all pages, fetched in turn, with `limit` as
+    /// the page size. Iterating it with `for await` fetches one page at a time.
+    ///
+    /// Filters: `devbox_id`, `source_blueprint_id`, and `metadata`, where `{ team: 'a' }`
+    /// matches one value and `{ team: ['a', 'b'] }` any of several.
     ///
     /// ```ts
-    /// const snapshots = await runloop.snapshot.list({ devbox_id: devbox.id });
-    /// const newestFirst = snapshots.sort((a, b) => b.info!.create_time_ms - a.info!.create_time_ms);
+    /// const mine = await runloop.snapshot.list({ devbox_id: devbox.id });
+    /// for await (const s of runloop.snapshot.list({ metadata: { team: ['a', 'b'] } })) console.log(s.id);
     /// ```
-    #[wasm_bindgen(unchecked_return_type = "Promise<Snapshot[]>")]
+    #[wasm_bindgen]
     pub fn list(
         &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "DiskSnapshotListParams")] params: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "SnapshotListParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
-    ) -> js_sys::Promise {
-        let client = Rc::clone(&self.client);
-        spawn(async move {
-            let params: DiskSnapshotListParams = from_js_or_default(params, "params")?;
-            let options = request_options(&options)?;
-            let views = client.snapshots().list_all(&params, &options).await?;
+    ) -> SnapshotList {
+        SnapshotList::new(Rc::clone(&self.client), params, options)
+    }
 
-            let snapshots = js_sys::Array::new();
-            for view in views {
-                let id = view.id.clone();
-                snapshots.push(&Snapshot::new(Rc::clone(&client), id, Some(view)).into());
-            }
-            Ok(snapshots.into())
-        })
+    /// Deletes all but the newest `keep` complete snapshots that match the filter
+    /// (`devbox_id`, `metadata`, `source_blueprint_id`), across every page, and resolves
+    /// with what it deleted, or with `dryRun: true` what it would delete.
+    ///
+    /// `olderThan` (milliseconds of age, or a `Date`) limits deletion to snapshots created
+    /// before that time; the newest `keep` complete snapshots stay whatever their age. At
+    /// least one of `keep` and `olderThan` is required. Every snapshot's status is checked
+    /// right before the decision: captures still `in_progress` are never deleted and land in
+    /// `skipped`, and they and failed captures do not count toward `keep`. A deletion that
+    /// fails lands in `failed` and the prune goes on.
+    ///
+    /// `onProgress` phases: `listing` (after each page), `checking` (before each status
+    /// request), `deleting` (before each deletion), `done`.
+    ///
+    /// ```ts
+    /// const { deleted } = await runloop.snapshot.prune({ devbox_id: devbox.id, keep: 3 });
+    /// const plan = await runloop.snapshot.prune({ metadata: { ci: 'true' }, olderThan: 7 * 86_400_000, dryRun: true });
+    /// console.log(plan.deleted.map((s) => s.id));
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<PruneResult>")]
+    pub fn prune(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PruneParams")] params: JsValue,
+    ) -> js_sys::Promise {
+        super::prune::prune(Rc::clone(&self.client), params)
     }
 }

@@ -2,14 +2,14 @@
 
 use std::rc::Rc;
 
-use runloop_types::{DevboxCreateParams, DevboxSnapshotView, SnapshotDiskParams};
+use runloop_types::{DevboxSnapshotAsyncStatusView, DevboxSnapshotView, SnapshotDiskParams};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 
-use super::convert::{from_js, from_js_or_default, request_options, to_js, wait_options};
-use super::errors::to_js_error;
+use super::convert::{from_js, to_js, wait_options};
 use super::sdk::create_running;
-use super::{spawn, JsClient};
+use super::{decode_nothing, send, send_view, spawn, JsClient};
+use crate::resources::snapshots;
 
 /// A disk snapshot: a handle holding its id and, when known, the view it was listed or
 /// created with.
@@ -20,13 +20,14 @@ use super::{spawn, JsClient};
 /// ```
 #[wasm_bindgen]
 pub struct Snapshot {
-    client: JsClient,
+    pub(super) client: JsClient,
     id: String,
-    info: Option<DevboxSnapshotView>,
+    info: JsValue,
 }
 
 impl Snapshot {
-    pub(super) fn new(client: JsClient, id: String, info: Option<DevboxSnapshotView>) -> Self {
+    /// Wraps a snapshot id; `info` is its view as a JS object, or `undefined`.
+    pub(super) fn new(client: JsClient, id: String, info: JsValue) -> Self {
         Self { client, id, info }
     }
 }
@@ -34,6 +35,10 @@ impl Snapshot {
 #[wasm_bindgen]
 impl Snapshot {
     /// The snapshot id.
+    ///
+    /// ```ts
+    /// console.log(snapshot.id); // "snp_…"
+    /// ```
     #[wasm_bindgen(getter)]
     pub fn id(&self) -> String {
         self.id.clone()
@@ -47,11 +52,8 @@ impl Snapshot {
     /// const newest = snapshots.sort((a, b) => b.info!.create_time_ms - a.info!.create_time_ms)[0];
     /// ```
     #[wasm_bindgen(getter, unchecked_return_type = "DevboxSnapshotView | undefined")]
-    pub fn info(&self) -> Result<JsValue, JsValue> {
-        match &self.info {
-            Some(view) => to_js(view).map_err(to_js_error),
-            None => Ok(JsValue::UNDEFINED),
-        }
+    pub fn info(&self) -> JsValue {
+        self.info.clone()
     }
 
     /// Fetches the snapshot's status (`GET .../disk_snapshots/{id}/status`); the same as
@@ -86,12 +88,8 @@ impl Snapshot {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> js_sys::Promise {
-        let client = Rc::clone(&self.client);
-        let id = self.id.clone();
-        spawn(async move {
-            let options = request_options(&options)?;
-            to_js(&client.snapshots().query_status(&id, &options).await?)
-        })
+        let request = Ok(snapshots::query_status(&self.id));
+        send_view::<DevboxSnapshotAsyncStatusView>(&self.client, request, options)
     }
 
     /// Polls the status until the snapshot is complete (first at once, then at pauses that
@@ -118,10 +116,11 @@ impl Snapshot {
         })
     }
 
-    /// Creates a devbox from this snapshot and resolves once it is running.
+    /// Creates a devbox from this snapshot and resolves once it is running. `options.timeout`
+    /// bounds the whole operation.
     ///
     /// ```ts
-    /// const devbox = await snapshot.createDevbox({ name: 'from-base' });
+    /// const devbox = await snapshot.createDevbox({ name: 'from-base' }, { timeout: 120_000 });
     /// ```
     #[wasm_bindgen(js_name = createDevbox, unchecked_return_type = "Promise<Devbox>")]
     pub fn create_devbox(
@@ -132,13 +131,12 @@ impl Snapshot {
         params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: JsValue,
     ) -> js_sys::Promise {
-        let client = Rc::clone(&self.client);
-        let id = self.id.clone();
-        spawn(async move {
-            let mut params: DevboxCreateParams = from_js_or_default(params, "params")?;
-            params.snapshot_id = Some(id);
-            create_running(client, params, &options).await
-        })
+        create_running(
+            Rc::clone(&self.client),
+            params,
+            Some(self.id.clone()),
+            options,
+        )
     }
 
     /// Replaces the snapshot's name, metadata and commit message with the given ones and
@@ -153,13 +151,9 @@ impl Snapshot {
         #[wasm_bindgen(unchecked_param_type = "SnapshotDiskParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> js_sys::Promise {
-        let client = Rc::clone(&self.client);
-        let id = self.id.clone();
-        spawn(async move {
-            let params: SnapshotDiskParams = from_js(params, "params")?;
-            let options = request_options(&options)?;
-            to_js(&client.snapshots().update(&id, &params, &options).await?)
-        })
+        let request = from_js::<SnapshotDiskParams>(&params, "params")
+            .and_then(|params| snapshots::update(&self.id, &params));
+        send_view::<DevboxSnapshotView>(&self.client, request, options)
     }
 
     /// Deletes the snapshot. Devboxes already created from it keep working.
@@ -172,12 +166,7 @@ impl Snapshot {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> js_sys::Promise {
-        let client = Rc::clone(&self.client);
-        let id = self.id.clone();
-        spawn(async move {
-            let options = request_options(&options)?;
-            client.snapshots().delete(&id, &options).await?;
-            Ok(JsValue::UNDEFINED)
-        })
+        let request = Ok(snapshots::delete(&self.id));
+        send(&self.client, request, options, decode_nothing)
     }
 }

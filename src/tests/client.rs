@@ -1,6 +1,7 @@
 //! The client core: headers, retries, backoff, URL joining, error mapping and decoding.
 
 use std::cell::Cell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use runloop_types::{DevboxListView, DevboxView, DiskSnapshotListParams};
@@ -9,7 +10,8 @@ use serde_json::json;
 use super::fake::{block_on, client, client_with, FakePlatform};
 use crate::client::{ApiRequest, Client, RequestOptions};
 use crate::error::{ApiError, Error};
-use crate::platform::{Method, TransportError};
+use crate::platform::{Method, RequestBody, TransportError};
+use crate::resources::snapshots::{MetadataFilter, SnapshotListParams};
 use crate::retry::{parse_http_date_ms, RetryPolicy};
 use crate::url::{encode_component, join_url, to_query};
 
@@ -390,7 +392,7 @@ fn post_headers() {
     assert_eq!(request.header("content-type"), Some("application/json"));
     assert_eq!(request.header("x-team"), Some("infra"));
     assert_eq!(request.header("accept"), Some("application/x-custom"));
-    assert_eq!(request.body.as_deref(), Some("{}"));
+    assert_eq!(request.body, Some(RequestBody::Json("{}".to_owned())));
     assert_eq!(request.timeout_ms, 30_000);
 }
 
@@ -593,5 +595,52 @@ fn decode_error_names_missing_field() {
     assert!(
         error.to_string().contains("create_time_ms"),
         "message should name the field: {error}"
+    );
+}
+
+#[test]
+fn snapshot_list_encodes_metadata_filters() {
+    let client = client();
+    client
+        .platform()
+        .push_json(200, json!({ "snapshots": [], "has_more": false }));
+    let filters = BTreeMap::from([
+        ("env".to_owned(), MetadataFilter::Equals("prod".to_owned())),
+        (
+            "team".to_owned(),
+            MetadataFilter::AnyOf(vec!["a".to_owned(), "b".to_owned()]),
+        ),
+    ]);
+    let params = SnapshotListParams {
+        devbox_id: Some("dbx_1".to_owned()),
+        metadata: Some(filters),
+        ..SnapshotListParams::default()
+    };
+
+    block_on(client.snapshots().list(&params, &RequestOptions::default())).unwrap();
+
+    assert_eq!(
+        client.platform().request(0).url,
+        "http://api.test/v1/devboxes/disk_snapshots?devbox_id=dbx_1\
+         &metadata%5Benv%5D=prod&metadata%5Bteam%5D%5Bin%5D=a%2Cb"
+    );
+}
+
+#[test]
+fn metadata_filter_reads_string_or_array() {
+    let one: MetadataFilter = serde_json::from_str("\"a\"").unwrap();
+    let many: MetadataFilter = serde_json::from_str("[\"a\",\"b\"]").unwrap();
+    let error = serde_json::from_str::<MetadataFilter>("5").unwrap_err();
+
+    assert_eq!(one, MetadataFilter::Equals("a".to_owned()));
+    assert_eq!(
+        many,
+        MetadataFilter::AnyOf(vec!["a".to_owned(), "b".to_owned()])
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("a string or an array of strings"),
+        "{error}"
     );
 }

@@ -8,7 +8,18 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use crate::client::{Client, ClientConfig};
-use crate::platform::{HttpRequest, HttpResponse, Platform, TransportError};
+use crate::platform::{
+    HttpRequest, HttpResponse, Platform, PlatformResponse, RequestBody, ResponseBody, ResponseMode,
+    TransportError,
+};
+
+/// A scripted response: a body read as text, or for a stream the pieces a reader returns.
+struct Scripted {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+    chunks: Option<VecDeque<Result<String, TransportError>>>,
+}
 
 /// Abort flag standing in for an `AbortSignal`.
 pub type FakeSignal = Rc<Cell<bool>>;
@@ -17,8 +28,8 @@ pub type FakeSignal = Rc<Cell<bool>>;
 /// `latency_ms` (or its whole timeout when scripted to time out) and each sleep takes its
 /// length.
 pub struct FakePlatform {
-    outcomes: RefCell<VecDeque<Result<HttpResponse, TransportError>>>,
-    pub requests: RefCell<Vec<HttpRequest>>,
+    outcomes: RefCell<VecDeque<Result<Scripted, TransportError>>>,
+    pub requests: RefCell<Vec<HttpRequest<Vec<u8>>>>,
     pub sleeps: RefCell<Vec<u64>>,
     pub now_ms: Cell<f64>,
     pub latency_ms: Cell<f64>,
@@ -52,10 +63,21 @@ impl FakePlatform {
             .iter()
             .map(|(name, value)| (name.to_string(), value.to_string()))
             .collect();
-        self.outcomes.borrow_mut().push_back(Ok(HttpResponse {
+        self.outcomes.borrow_mut().push_back(Ok(Scripted {
             status,
             headers,
             body: body.to_owned(),
+            chunks: None,
+        }));
+    }
+
+    /// Queues a 200 stream response whose reader returns `pieces` in order, then ends.
+    pub fn push_stream(&self, pieces: Vec<Result<String, TransportError>>) {
+        self.outcomes.borrow_mut().push_back(Ok(Scripted {
+            status: 200,
+            headers: Vec::new(),
+            body: String::new(),
+            chunks: Some(pieces.into()),
         }));
     }
 
@@ -65,7 +87,7 @@ impl FakePlatform {
     }
 
     /// Returns the recorded request with this index.
-    pub fn request(&self, index: usize) -> HttpRequest {
+    pub fn request(&self, index: usize) -> HttpRequest<Vec<u8>> {
         self.requests.borrow()[index].clone()
     }
 
@@ -75,8 +97,10 @@ impl FakePlatform {
 
     /// Returns the JSON body of the recorded request with this index.
     pub fn request_body(&self, index: usize) -> serde_json::Value {
-        let body = self.request(index).body.expect("request has a body");
-        serde_json::from_str(&body).expect("request body is JSON")
+        match self.request(index).body {
+            Some(RequestBody::Json(text)) => serde_json::from_str(&text).expect("body is JSON"),
+            other => panic!("request {index} has no JSON body: {other:?}"),
+        }
     }
 
     pub fn unused_outcomes(&self) -> usize {
@@ -86,15 +110,18 @@ impl FakePlatform {
 
 impl Platform for FakePlatform {
     type Signal = FakeSignal;
+    type Payload = Vec<u8>;
+    type Reader = VecDeque<Result<String, TransportError>>;
 
     async fn send(
         &self,
-        request: HttpRequest,
+        request: HttpRequest<Vec<u8>>,
         signal: Option<&FakeSignal>,
-    ) -> Result<HttpResponse, TransportError> {
+    ) -> Result<PlatformResponse<Self>, TransportError> {
         let index = self.request_count();
         let description = format!("{} {}", request.method.as_str(), request.url);
         let timeout_ms = request.timeout_ms as f64;
+        let mode = request.mode;
         self.requests.borrow_mut().push(request);
 
         if let Some((abort_index, abort_signal)) = &*self.abort_on_request.borrow() {
@@ -115,7 +142,41 @@ impl Platform for FakePlatform {
             _ => self.latency_ms.get().min(timeout_ms),
         };
         self.now_ms.set(self.now_ms.get() + elapsed);
-        outcome
+
+        let scripted = outcome?;
+        let success = (200..300).contains(&scripted.status);
+        let body = match (mode, scripted.chunks) {
+            (_, _) if !success => ResponseBody::Text(scripted.body),
+            (ResponseMode::Stream, Some(chunks)) => ResponseBody::Stream(chunks),
+            (ResponseMode::Bytes | ResponseMode::Blob | ResponseMode::HostText, _) => {
+                ResponseBody::Payload(scripted.body.into_bytes())
+            }
+            (_, _) => ResponseBody::Text(scripted.body),
+        };
+        Ok(HttpResponse {
+            status: scripted.status,
+            headers: scripted.headers,
+            body,
+        })
+    }
+
+    async fn read_chunk(
+        &self,
+        reader: &mut VecDeque<Result<String, TransportError>>,
+        idle_timeout_ms: u64,
+        signal: Option<&FakeSignal>,
+    ) -> Result<Option<String>, TransportError> {
+        if signal.is_some_and(|signal| signal.get()) {
+            return Err(TransportError::Aborted);
+        }
+        match reader.pop_front() {
+            Some(Err(TransportError::Timeout)) => {
+                self.now_ms.set(self.now_ms.get() + idle_timeout_ms as f64);
+                Err(TransportError::Timeout)
+            }
+            Some(piece) => piece.map(Some),
+            None => Ok(None),
+        }
     }
 
     async fn sleep(&self, ms: u64, signal: Option<&FakeSignal>) -> Result<(), TransportError> {

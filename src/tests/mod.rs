@@ -2,5 +2,8 @@
 
 mod client;
 mod fake;
+mod fake_api;
+mod helpers;
 mod output;
+mod stream;
 mod wait;

@@ -1,7 +1,11 @@
-//! The last-N-lines rule of `ExecutionResult.stdout(numLines)` and the output stream parser.
+//! The last-N-lines rule of `ExecutionResult.stdout(numLines)`, the event stream parser and
+//! the line splitter.
+
+use std::collections::VecDeque;
 
 use crate::error::Error;
-use crate::output::{buffered_output, parse_sse_output, streamed_output, tail_lines};
+use crate::output::{buffered_output, streamed_output, tail_lines};
+use crate::sse::{event_error, LineSplitter, SseEvent, SseParser};
 
 #[test]
 fn tail_lines_cases() {
@@ -69,7 +73,7 @@ fn streamed_output_applies_count() {
 }
 
 #[test]
-fn sse_output_is_concatenated() {
+fn sse_events_survive_any_split() {
     let body = concat!(
         ": keep-alive\n",
         "data: {\"output\":\"hello \",\"offset\":6}\n",
@@ -77,44 +81,75 @@ fn sse_output_is_concatenated() {
         "event: message\r\n",
         "data: {\"output\":\"world\\n\",\"offset\":12}\r\n",
         "\r\n",
-        "data: {\"output\":\"!\"}",
+        "data: a\rdata: b\r\r",
+        "data: last",
     );
+    let expected = vec![
+        SseEvent {
+            event: String::new(),
+            data: "{\"output\":\"hello \",\"offset\":6}".to_owned(),
+        },
+        SseEvent {
+            event: "message".to_owned(),
+            data: "{\"output\":\"world\\n\",\"offset\":12}".to_owned(),
+        },
+        SseEvent {
+            event: String::new(),
+            data: "a\nb".to_owned(),
+        },
+        SseEvent {
+            event: String::new(),
+            data: "last".to_owned(),
+        },
+    ];
 
-    let output = parse_sse_output(body, "GET stream").unwrap();
+    for split in 0..=body.len() {
+        let mut parser = SseParser::default();
+        let mut events = VecDeque::new();
+        parser.feed(&body[..split], &mut events);
+        parser.feed(&body[split..], &mut events);
+        parser.finish(&mut events);
 
-    assert_eq!(output, "hello world\n!");
+        assert_eq!(Vec::from(events), expected, "split at {split}");
+    }
 }
 
 #[test]
-fn sse_multiline_data_is_joined() {
-    let body = "data: {\"output\":\ndata: \"x\"}\n\n";
+fn sse_event_without_data_is_dropped() {
+    let mut parser = SseParser::default();
+    let mut events = VecDeque::new();
 
-    assert_eq!(parse_sse_output(body, "GET stream").unwrap(), "x");
+    parser.feed("event: ping\n\nid: 3\n\n", &mut events);
+    parser.finish(&mut events);
+
+    assert!(events.is_empty(), "{events:?}");
 }
 
 #[test]
-fn sse_error_event_becomes_api_error() {
-    let body = concat!(
-        "data: {\"output\":\"partial\"}\n\n",
-        "event: error\n",
-        "data: {\"code\":\"404\",\"message\":\"Execution not found\"}\n\n",
-    );
-
-    let error = parse_sse_output(body, "GET stream").unwrap_err();
+fn error_event_becomes_api_error() {
+    let error = event_error("{\"code\":\"404\",\"message\":\"Execution not found\"}");
 
     let Error::Api(api) = error else {
         panic!("expected an API error, got {error:?}");
     };
     assert_eq!(api.status, 404);
     assert_eq!(api.message, "404 Execution not found");
+    assert_eq!(event_error("{\"code\":408}").status(), Some(408));
+    assert_eq!(event_error("not json").status(), Some(500));
 }
 
 #[test]
-fn sse_bad_chunk_names_field() {
-    let error = parse_sse_output("data: {\"output\": 5}\n\n", "GET stream").unwrap_err();
+fn lines_keep_newlines_and_join_to_output() {
+    let chunks = ["he", "llo\nwor", "ld\n\n", "tail"];
+    let mut splitter = LineSplitter::default();
+    let mut lines = VecDeque::new();
 
-    let Error::Decode { path, .. } = error else {
-        panic!("expected a decode error, got {error:?}");
-    };
-    assert_eq!(path, "output");
+    for chunk in chunks {
+        splitter.push(chunk, &mut lines);
+    }
+    let last = splitter.finish();
+
+    assert_eq!(Vec::from(lines), vec!["hello\n", "world\n", "\n"]);
+    assert_eq!(last.as_deref(), Some("tail"));
+    assert_eq!(splitter.finish(), None);
 }

@@ -1,13 +1,12 @@
 //! Waits and multi-request flows: devbox creation, command execution, snapshots and paging.
 
-use runloop_types::{
-    DevboxCreateParams, DiskSnapshotListParams, ExecuteParams, SnapshotDiskParams,
-};
+use runloop_types::{DevboxCreateParams, ExecuteParams, SnapshotDiskParams};
 use serde_json::json;
 
 use super::fake::{block_on, client};
 use crate::client::RequestOptions;
 use crate::error::{Error, PollState};
+use crate::resources::snapshots::SnapshotListParams;
 use crate::wait::{poll_delay_ms, WaitOptions};
 
 fn devbox_json(id: &str, status: &str) -> serde_json::Value {
@@ -156,6 +155,7 @@ fn await_running_times_out_with_last_state() {
     let options = WaitOptions {
         timeout_ms: Some(25_000),
         signal: None,
+        progress: None,
     };
 
     let result = block_on(
@@ -189,6 +189,7 @@ fn attempt_timeout_at_deadline_becomes_polling_timeout() {
     let options = WaitOptions {
         timeout_ms: Some(3_000),
         signal: None,
+        progress: None,
     };
 
     let result = block_on(client.devboxes().await_running("dbx_1", &options));
@@ -266,6 +267,7 @@ fn exec_timeout_keeps_last_execution_state() {
     let options = WaitOptions {
         timeout_ms: Some(8_000),
         signal: None,
+        progress: None,
     };
 
     let result = block_on(
@@ -364,6 +366,7 @@ fn snapshot_poll_times_out_with_last_status() {
     let options = WaitOptions {
         timeout_ms: Some(2_000),
         signal: None,
+        progress: None,
     };
 
     let error = block_on(client.snapshots().await_completed("snp_1", &options)).unwrap_err();
@@ -420,10 +423,10 @@ fn list_all_follows_every_page() {
         200,
         json!({ "snapshots": [snapshot_json("snp_3", "c")], "has_more": false, "total_count": 3 }),
     );
-    let params = DiskSnapshotListParams {
+    let params = SnapshotListParams {
         devbox_id: Some("dbx_1".to_owned()),
         limit: Some(2),
-        ..DiskSnapshotListParams::default()
+        ..SnapshotListParams::default()
     };
 
     let views = block_on(
@@ -455,10 +458,11 @@ fn list_all_stops_on_empty_page() {
     );
     fake.push_json(200, json!({ "snapshots": [], "has_more": true }));
 
-    let views = block_on(client.snapshots().list_all(
-        &DiskSnapshotListParams::default(),
-        &RequestOptions::default(),
-    ))
+    let views = block_on(
+        client
+            .snapshots()
+            .list_all(&SnapshotListParams::default(), &RequestOptions::default()),
+    )
     .unwrap();
 
     assert_eq!(views.len(), 1);
@@ -473,10 +477,11 @@ fn list_all_rejects_repeated_page() {
     fake.push_json(200, page.clone());
     fake.push_json(200, page);
 
-    let result = block_on(client.snapshots().list_all(
-        &DiskSnapshotListParams::default(),
-        &RequestOptions::default(),
-    ));
+    let result = block_on(
+        client
+            .snapshots()
+            .list_all(&SnapshotListParams::default(), &RequestOptions::default()),
+    );
 
     assert!(
         matches!(result, Err(Error::InvalidResponse { .. })),
