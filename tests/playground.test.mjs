@@ -67,15 +67,18 @@ test('playground seed flow and fan-out', async () => {
   await noError();
   assert.match(await textOf('#devbox-state'), /^dbx_\S+ · running/);
 
-  // Run a command: the button is disabled while it runs, then output and exit code show.
-  await page.fill('#command', 'sleep 0.5; echo one; echo two >&2; exit 3');
+  // Run a command: the button is disabled while it runs, and its output streams in line by
+  // line: the first line shows while the command still sleeps, then the exit code.
+  await page.fill('#command', 'echo one; sleep 1.5; echo two >&2; exit 3');
   await page.click('#run-command');
   assert.equal(await page.isDisabled('#run-command'), true);
+  await waitForText('#command-output', 'one');
+  assert.equal(await textOf('#command-exit'), 'running…');
+  assert.doesNotMatch(await textOf('#command-output'), /two/);
   await waitForText('#command-exit', 'exit code');
   await noError();
   assert.equal(await textOf('#command-exit'), 'exit code 3');
-  assert.match(await textOf('#command-output'), /one/);
-  assert.match(await textOf('#command-output'), /two/);
+  assert.equal(await page.locator('#command-output').textContent(), 'one\ntwo\n');
 
   // Edit a file and read it back.
   await page.fill('#file-path', 'notes/hello.txt');

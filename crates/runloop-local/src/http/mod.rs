@@ -10,6 +10,7 @@ mod executions;
 mod extract;
 mod files;
 mod playground;
+mod request_log;
 mod snapshot_query;
 mod snapshots;
 mod streams;
@@ -26,8 +27,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::{DefaultMakeSpan, TraceLayer};
-use tracing::Level;
 
 use crate::config::Config;
 use crate::services::Services;
@@ -177,7 +176,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .layer(from_fn_with_state(state.clone(), cors::apply))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http().make_span_with(DefaultMakeSpan::new().level(Level::INFO)))
+        .layer(axum::middleware::from_fn(request_log::log_request))
         .with_state(state)
 }
 
