@@ -15,12 +15,15 @@ import { RunloopSDK } from 'runloop-wasm';
  *
  * @param {RunloopSDK} runloop
  * @param {(step: string, detail?: string) => void} [log] called once per finished step
+ * @param {(event: import('runloop-wasm').ProgressEvent) => void} [onProgress] called with the
+ *   progress of the devbox creation and the snapshots
  */
-export async function runSnapshotWorkflow(runloop, log = () => {}) {
+export async function runSnapshotWorkflow(runloop, log = () => {}, onProgress = undefined) {
+  const progress = onProgress === undefined ? {} : { onProgress };
   const devboxes = [];
 
   try {
-    const source = await runloop.devbox.create({ name: 'snapshot-workflow-source' });
+    const source = await runloop.devbox.create({ name: 'snapshot-workflow-source' }, progress);
     devboxes.push(source);
     const sourceInfo = await source.getInfo();
     log('1. Created a devbox and waited until it runs', `${source.id} is ${sourceInfo.status}`);
@@ -28,10 +31,10 @@ export async function runSnapshotWorkflow(runloop, log = () => {}) {
     const write = await source.cmd.exec("echo 'Hello, World!' > hello.txt");
     log("2. Ran echo 'Hello, World!' > hello.txt", `exit code ${write.exitCode}`);
 
-    const snapshot = await source.snapshotDisk({
-      name: 'hello-snapshot',
-      metadata: { example: 'snapshot-workflow' },
-    });
+    const snapshot = await source.snapshotDisk(
+      { name: 'hello-snapshot', metadata: { example: 'snapshot-workflow' } },
+      progress,
+    );
     const snapshotStatus = await snapshot.queryStatus();
     log('3. Took a disk snapshot', `${snapshot.id} is ${snapshotStatus.status}`);
 
@@ -45,7 +48,7 @@ export async function runSnapshotWorkflow(runloop, log = () => {}) {
 
     const asyncSnapshot = await source.snapshotDiskAsync({ name: 'hello-snapshot-async' });
     log('6. Started a second snapshot asynchronously', `got ${asyncSnapshot.id} at once`);
-    const asyncStatus = await asyncSnapshot.awaitCompleted({ timeout: 120_000 });
+    const asyncStatus = await asyncSnapshot.awaitCompleted({ timeout: 120_000, ...progress });
     log('   Waited for it to complete', asyncStatus.status);
 
     const listed = await runloop.snapshot.list({ devbox_id: source.id });

@@ -112,14 +112,16 @@ $('read-file').addEventListener('click', (event) => run(event.currentTarget, asy
 $('take-snapshot').addEventListener('click', (event) => run(event.currentTarget, async () => {
   const start = performance.now();
   const pending = await devbox.snapshotDiskAsync({ name: `playground-${Date.now()}` });
-  let status = (await pending.queryStatus()).status;
-  while (status === 'in_progress') {
-    $('snapshot-state').textContent = `${pending.id} · in_progress · ${elapsedSince(start)}`;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    status = (await pending.queryStatus()).status;
-  }
-  const final = await pending.awaitCompleted();
-  $('snapshot-state').textContent = `${pending.id} · ${final.status} · ${elapsedSince(start)}`;
+  const show = (status) => {
+    $('snapshot-state').textContent = `${pending.id} · ${status} · ${elapsedSince(start)}`;
+  };
+  show('in_progress');
+
+  // awaitCompleted reports each status it polls, so the page shows in_progress as it lasts.
+  const final = await pending.awaitCompleted({
+    onProgress: (progress) => show(progress.status ?? progress.phase),
+  });
+  show(final.status);
   snapshot = pending;
   await refreshSnapshots();
 }));
@@ -144,7 +146,11 @@ $('fanout-form').addEventListener('submit', (event) => {
     });
 
     await Promise.all(cells.map(async ({ title, output }) => {
-      const child = await snapshot.createDevbox({ name: 'playground-fanout' });
+      const child = await snapshot.createDevbox({ name: 'playground-fanout' }, {
+        onProgress: (progress) => {
+          title.textContent = `${progress.status ?? progress.phase}…`;
+        },
+      });
       liveDevboxes.add(child);
       title.textContent = `${child.id} · running`;
       const result = await child.cmd.exec(command);

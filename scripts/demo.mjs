@@ -1,5 +1,6 @@
 // `npm run demo`: builds runloop-local, starts it on a free port with a temporary data
-// directory, runs examples/snapshot-workflow.mjs through the SDK, and stops the server.
+// directory, runs examples/snapshot-workflow.mjs and then examples/fan-out.mjs through the
+// SDK, and stops the server.
 
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -7,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 import { RunloopSDK } from 'runloop-wasm';
 
+import { runFanOutExample } from '../examples/fan-out.mjs';
 import { runSnapshotWorkflow } from '../examples/snapshot-workflow.mjs';
 import { startServer } from '../tests/support/server.mjs';
 
@@ -30,15 +32,30 @@ try {
   const started = Date.now();
   let last = started;
 
-  const result = await runSnapshotWorkflow(runloop, (step, detail) => {
+  const log = (step, detail) => {
     const now = Date.now();
     const line = detail === undefined ? step : `${step}: ${detail}`;
     console.log(`${line}  (${now - last} ms)`);
     last = now;
-  });
+  };
 
-  console.log(`\nThe workflow took ${Date.now() - started} ms.`);
-  console.log(`hello.txt in the devbox restored from the snapshot: ${JSON.stringify(result.contents)}`);
+  console.log('The disk snapshot workflow:');
+  // Progress events of the long steps, printed as they arrive.
+  const showProgress = (event) => {
+    const what = event.status === undefined ? event.phase : `${event.phase} ${event.status}`;
+    console.log(`     … ${what} after ${Math.round(event.elapsedMs)} ms`);
+  };
+  const result = await runSnapshotWorkflow(runloop, log, showProgress);
+  console.log(`The workflow took ${Date.now() - started} ms.`);
+
+  console.log('\nFan-out: three devboxes from one snapshot each try a gzip level.');
+  const fanOutStarted = Date.now();
+  last = fanOutStarted;
+  await runFanOutExample(runloop, log);
+  console.log(`The fan-out took ${Date.now() - fanOutStarted} ms.`);
+
+  const contents = JSON.stringify(result.contents);
+  console.log(`hello.txt in the devbox restored from the snapshot: ${contents}`);
 } catch (error) {
   exitCode = 1;
   console.error('\nThe workflow failed:', error);

@@ -41,6 +41,8 @@ where
     let devbox = match waiter.devbox_running(&id, Some(created)).await {
         Ok(devbox) => devbox,
         Err(error) => {
+            // The wait's error is the one the caller needs, so a failed shutdown of a devbox
+            // that never ran is not reported.
             let _ = shutdown_quietly(client, &id).await;
             return Err(TaskFailure::Sdk(error));
         }
