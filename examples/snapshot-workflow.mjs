@@ -1,6 +1,6 @@
-// The disk snapshot workflow, step by step, through the runloop-wasm SDK:
-// create a devbox, write a file, snapshot it, boot a new devbox from the snapshot and read the
-// file there, take a second snapshot asynchronously, prune the snapshots and shut down.
+// The disk snapshot workflow, step by step, through the runloop-wasm SDK. It creates a devbox,
+// writes a file and snapshots it. A new devbox boots from the snapshot and reads the file.
+// Then it takes a second snapshot asynchronously, deletes the snapshots and shuts down.
 //
 // Run it against any Runloop API (runloop-local included):
 //   RUNLOOP_BASE_URL=http://127.0.0.1:PORT RUNLOOP_API_KEY=TOKEN node examples/snapshot-workflow.mjs

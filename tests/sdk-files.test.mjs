@@ -93,7 +93,8 @@ describe('upload and download', () => {
 
     assert.ok(error instanceof RunloopError);
     assert.equal(typeof error.status, 'number');
-    assert.ok(error.status >= 400 && error.status < 500, String(error.status));
+    assert.ok(error.status >= 400, `status ${error.status} is below 400`);
+    assert.ok(error.status < 500, `status ${error.status} is 500 or above`);
   });
 
   test('invalid options.as and file are rejected', async () => {

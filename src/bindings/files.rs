@@ -2,7 +2,7 @@
 //!
 //! File contents stay JS values from the caller to `fetch` and from the response to the
 //! caller; only paths enter wasm memory. Every file request gets 10 minutes per attempt
-//! unless `options.timeout` says otherwise.
+//! unless `options.timeout` sets another limit.
 
 use std::rc::Rc;
 

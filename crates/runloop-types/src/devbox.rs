@@ -41,7 +41,7 @@ impl DevboxStatus {
         }
     }
 
-    /// Whether the devbox can never leave this state (`failure` or `shutdown`).
+    /// Returns whether the devbox can never leave this state (`failure` or `shutdown`).
     pub fn is_terminal(self) -> bool {
         matches!(self, Self::Failure | Self::Shutdown)
     }
@@ -52,7 +52,7 @@ impl DevboxStatus {
     }
 }
 
-/// Why a devbox was shut down.
+/// Reason a devbox was shut down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "snake_case")]
@@ -64,7 +64,7 @@ pub enum ShutdownReason {
     TtlExpired,
 }
 
-/// Why a devbox failed.
+/// Reason a devbox failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "snake_case")]
@@ -109,7 +109,7 @@ pub enum Architecture {
     Arm64,
 }
 
-/// What happens to a devbox that has been idle for `idle_time_seconds`.
+/// Idle policy: the action taken once a devbox has been idle for `idle_time_seconds`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct AfterIdle {

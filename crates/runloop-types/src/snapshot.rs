@@ -67,7 +67,7 @@ impl SnapshotStatus {
 #[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct DevboxSnapshotAsyncStatusView {
     pub status: SnapshotStatus,
-    /// Why the capture failed, when `status` is `error`.
+    /// Reason the capture failed, when `status` is `error`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "tsify", tsify(optional))]
     pub error_message: Option<String>,

@@ -167,7 +167,7 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), auth::require_bearer));
 
     // Pages are public and outside auth; CORS wraps both, so that preflights, which carry
-    // no token, are answered before auth runs.
+    // no token, are handled before auth runs.
     let pages = match &state.playground_dir {
         Some(dir) => playground::routes(dir),
         None => Router::new(),
