@@ -4,6 +4,7 @@
 #   pkg/web/            web build (ES module), loaded by js/browser.mjs
 #   pkg/errors.mjs      js/errors.cjs wrapped as an ES module, for js/browser.mjs
 #   pkg/protocols.mjs   js/protocols.cjs wrapped the same way
+#   pkg/transport.mjs   js/transport.cjs wrapped the same way
 # It does nothing when no input changed since the last build. Run scripts/setup.sh first.
 set -euo pipefail
 
@@ -12,8 +13,8 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 
 stamp=pkg/.build-stamp
-inputs=(src crates/runloop-types Cargo.toml Cargo.lock js/errors.cjs js/protocols.cjs scripts/build.sh
-  scripts/strip-comments.cjs)
+inputs=(src crates/runloop-types Cargo.toml Cargo.lock js/errors.cjs js/protocols.cjs
+  js/transport.cjs scripts/build.sh scripts/strip-comments.cjs)
 
 if [[ -f "$stamp" && -z "$(find "${inputs[@]}" -newer "$stamp" -print -quit)" ]]; then
   echo "build: pkg/ is up to date"
@@ -57,6 +58,7 @@ wrap_as_module() {
 }
 wrap_as_module errors
 wrap_as_module protocols
+wrap_as_module transport
 
 touch "$stamp"
 wasm=pkg/node/runloop_wasm_bg.wasm

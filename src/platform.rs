@@ -34,8 +34,17 @@ impl Method {
 pub enum RequestBody<B> {
     /// JSON text built by the core.
     Json(String),
-    /// JSON text held by the host, sent unchanged with `Content-Type: application/json`.
-    HostJson(B),
+    /// JSON text built around one string kept by the host: `head`, then `value` as a JSON
+    /// string literal, then `tail`. The host encodes `value` again for every attempt, so it
+    /// may stream a large one instead of building the whole body first.
+    JsonWithHostString {
+        /// JSON text before the string, such as `{"file_path":"a.txt","contents":`.
+        head: String,
+        /// The string, held by the host.
+        value: B,
+        /// JSON text after the string, such as `}`.
+        tail: String,
+    },
     /// `multipart/form-data` with a text field `path` and a file part `file` holding `file`.
     /// The host sets the `Content-Type` with its boundary.
     Upload {
@@ -54,6 +63,9 @@ pub enum ResponseMode {
     Text,
     /// Keep the whole body as host text in [`ResponseBody::Payload`].
     HostText,
+    /// Like [`ResponseMode::HostText`], but decode the body piece by piece as it arrives, so
+    /// that the raw bytes and the text are not both held whole. For file contents.
+    HostTextStream,
     /// Keep the whole body as host bytes (a `Uint8Array` in the wasm build).
     Bytes,
     /// Keep the whole body as a host `Blob`.

@@ -260,7 +260,7 @@ impl<P: Platform> ChunkReader<P> {
         }
     }
 
-    /// Pauses before reopening a stream that ended early, from 100 ms up to 1 s, so that a
+    /// Pauses before reopening a stream that ended early, from 10 ms up to 1 s, so that a
     /// server which keeps ending it at once is not called in a tight loop.
     async fn pause_before_reopening(&mut self) -> Result<()> {
         let delay_ms = poll_delay_ms(self.early_ends);

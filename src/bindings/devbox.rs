@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use runloop_types::{DevboxLogsView, DevboxView, SnapshotDiskParams};
+use runloop_types::SnapshotDiskParams;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 
@@ -85,7 +85,7 @@ impl Devbox {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> js_sys::Promise {
-        send_view::<DevboxView>(&self.client, Ok(devboxes::retrieve(&self.id)), options)
+        send_view(&self.client, Ok(devboxes::retrieve(&self.id)), options)
     }
 
     /// Long-polls until the devbox is running and resolves with its view. Rejects with
@@ -140,7 +140,7 @@ impl Devbox {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> js_sys::Promise {
-        send_view::<DevboxView>(&self.client, Ok(devboxes::suspend(&self.id)), options)
+        send_view(&self.client, Ok(devboxes::suspend(&self.id)), options)
     }
 
     /// Resumes a suspended devbox and resolves once it is running. `options.timeout` bounds
@@ -178,7 +178,7 @@ impl Devbox {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> js_sys::Promise {
-        send_view::<DevboxView>(&self.client, Ok(devboxes::resume(&self.id)), options)
+        send_view(&self.client, Ok(devboxes::resume(&self.id)), options)
     }
 
     /// Resets the devbox's idle timer (`POST /v1/devboxes/{id}/keep_alive`) and resolves
@@ -215,7 +215,7 @@ impl Devbox {
     ) -> js_sys::Promise {
         let request =
             optional_flag(&options, "force").map(|force| devboxes::shutdown(&self.id, force));
-        send_view::<DevboxView>(&self.client, request, options)
+        send_view(&self.client, request, options)
     }
 
     /// Fetches the devbox's logs, optionally only those of one execution or shell.
@@ -231,7 +231,7 @@ impl Devbox {
     ) -> js_sys::Promise {
         let request = from_js_or_default::<DevboxLogsParams>(&params, "params")
             .and_then(|params| devboxes::logs(&self.id, &params));
-        send_view::<DevboxLogsView>(&self.client, request, options)
+        send_view(&self.client, request, options)
     }
 
     /// Takes a disk snapshot and resolves once it is complete.

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use js_sys::{Array, Function, Promise};
 use runloop_types::{
     DevboxAsyncExecutionDetailView, ExecuteAsyncParams, ExecuteParams, ExecutionKillParams,
-    SendStdInParams, SendStdInResult,
+    SendStdInParams,
 };
 use serde::Deserialize;
 use tsify::Tsify;
@@ -409,7 +409,7 @@ impl Execution {
     ) -> Promise {
         let request =
             executions::retrieve(&self.started.devbox_id, &self.started.execution_id, None);
-        send_view::<DevboxAsyncExecutionDetailView>(&self.client, Ok(request), options)
+        send_view(&self.client, Ok(request), options)
     }
 
     /// Stops the command and resolves with the execution's view. With
@@ -428,7 +428,7 @@ impl Execution {
             from_js_or_default::<ExecutionKillParams>(&params, "params").and_then(|params| {
                 executions::kill(&self.started.devbox_id, &self.started.execution_id, &params)
             });
-        send_view::<DevboxAsyncExecutionDetailView>(&self.client, request, options)
+        send_view(&self.client, request, options)
     }
 
     /// Writes text to the command's stdin, or sends `{ signal: 'EOF' }` to close it or
@@ -456,7 +456,7 @@ impl Execution {
         let request = params.and_then(|params| {
             executions::send_std_in(&self.started.devbox_id, &self.started.execution_id, &params)
         });
-        send_view::<SendStdInResult>(&self.client, request, options)
+        send_view(&self.client, request, options)
     }
 }
 

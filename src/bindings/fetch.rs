@@ -7,19 +7,18 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal};
 
 use super::host::{
-    clear_timeout, global, set_timeout, BodyReader, BodyStream, FetchResponse, FormData,
-    TextDecoder,
+    clear_timeout, global, set_timeout, BodyReader, BodyStream, FormData, TextDecoder,
 };
+use super::{json_body, transport};
 use crate::platform::{
-    ErrorCause, HttpRequest, Platform, PlatformResponse, RequestBody, ResponseBody, ResponseMode,
-    TransportError,
+    ErrorCause, HttpRequest, Platform, PlatformResponse, RequestBody, TransportError,
 };
 
 /// The JS host as a [`Platform`].
@@ -44,22 +43,24 @@ impl Drop for StreamReader {
     }
 }
 
+impl StreamReader {
+    /// Opens `body`, a response's `ReadableStream`, for reading; `controller` stops the
+    /// request when the reader is dropped.
+    pub(super) fn new(body: JsValue, controller: AbortController) -> Result<Self, JsValue> {
+        let options = Object::new();
+        Reflect::set(&options, &"fatal".into(), &JsValue::FALSE)?;
+        Ok(Self {
+            reader: body.unchecked_ref::<BodyStream>().get_reader()?,
+            decoder: TextDecoder::new("utf-8", &options)?,
+            controller,
+            finished: false,
+        })
+    }
+}
+
 impl FetchPlatform {
     pub(crate) fn new(fetch: Option<Function>) -> Self {
         Self { fetch }
-    }
-
-    fn fetch_function(&self) -> Result<Function, TransportError> {
-        if let Some(fetch) = &self.fetch {
-            return Ok(fetch.clone());
-        }
-        global("fetch")
-            .dyn_into::<Function>()
-            .map_err(|_| TransportError::Network {
-                message: "this runtime has no global fetch; pass a `fetch` option to RunloopSDK"
-                    .to_owned(),
-                cause: None,
-            })
     }
 }
 
@@ -76,37 +77,16 @@ impl Platform for FetchPlatform {
         if signal.is_some_and(AbortSignal::aborted) {
             return Err(TransportError::Aborted);
         }
-        let fetch = self.fetch_function()?;
-        let controller = AbortController::new().map_err(network_error)?;
+        let body = match &request.body {
+            Some(body) => body_value(body).map_err(network_error)?,
+            None => JsValue::UNDEFINED,
+        };
 
-        // The timer and the link to the caller's signal both abort this attempt's controller;
-        // `timed_out` records which one fired. Both are undone when they are dropped.
-        let timed_out = Rc::new(Cell::new(false));
-        let timer = Timer::start(request.timeout_ms, {
-            let controller = controller.clone();
-            let timed_out = Rc::clone(&timed_out);
-            move || {
-                timed_out.set(true);
-                controller.abort();
-            }
-        });
-        let link = signal.map(|signal| {
-            let controller = controller.clone();
-            AbortListener::add(signal, move || controller.abort())
-        });
-
-        let outcome = exchange(&fetch, &request, &controller).await;
-        drop(timer);
-        drop(link);
-        outcome.map_err(|error| {
-            if signal.is_some_and(AbortSignal::aborted) {
-                TransportError::Aborted
-            } else if timed_out.get() {
-                TransportError::Timeout
-            } else {
-                network_error(error)
-            }
-        })
+        let outcome = transport::send(self.fetch.as_ref(), &request, &body, signal).await;
+        match outcome {
+            Err(_) if signal.is_some_and(AbortSignal::aborted) => Err(TransportError::Aborted),
+            outcome => outcome,
+        }
     }
 
     async fn read_chunk(
@@ -197,67 +177,13 @@ impl Platform for FetchPlatform {
     }
 }
 
-/// Calls `fetch(url, init)` and hands over the body as the request's mode asks. A custom
-/// `fetch` may return any object with `status`, `headers` and the body methods, so the
-/// response is not type-checked.
-async fn exchange(
-    fetch: &Function,
-    request: &HttpRequest<JsValue>,
-    controller: &AbortController,
-) -> Result<PlatformResponse<FetchPlatform>, JsValue> {
-    let headers = Object::new();
-    for (name, value) in &request.headers {
-        Reflect::set(
-            &headers,
-            &JsValue::from_str(name),
-            &JsValue::from_str(value),
-        )?;
-    }
-
-    let init = Object::new();
-    Reflect::set(&init, &"method".into(), &request.method.as_str().into())?;
-    Reflect::set(&init, &"headers".into(), &headers)?;
-    Reflect::set(&init, &"signal".into(), &controller.signal())?;
-    if let Some(body) = &request.body {
-        Reflect::set(&init, &"body".into(), &body_value(body)?)?;
-    }
-
-    let url = JsValue::from_str(&request.url);
-    let pending = fetch.call2(&JsValue::UNDEFINED, &url, &init)?;
-    let response: FetchResponse = JsFuture::from(Promise::resolve(&pending))
-        .await?
-        .unchecked_into();
-
-    let status = response.status();
-    let headers = read_headers(&response.headers())?;
-    let success = (200..300).contains(&status);
-    let body = match request.mode {
-        _ if !success => ResponseBody::Text(text_of(&response).await?),
-        ResponseMode::Text => ResponseBody::Text(text_of(&response).await?),
-        ResponseMode::HostText => ResponseBody::Payload(JsFuture::from(response.text()?).await?),
-        ResponseMode::Bytes => {
-            let buffer = JsFuture::from(response.array_buffer()?).await?;
-            ResponseBody::Payload(Uint8Array::new(&buffer).into())
-        }
-        ResponseMode::Blob => ResponseBody::Payload(JsFuture::from(response.blob()?).await?),
-        ResponseMode::Stream => match stream_reader(&response, controller)? {
-            Some(reader) => ResponseBody::Stream(reader),
-            None => ResponseBody::Text(text_of(&response).await?),
-        },
-    };
-
-    Ok(PlatformResponse::<FetchPlatform> {
-        status,
-        headers,
-        body,
-    })
-}
-
 /// Converts a request body to the value `fetch` sends.
 fn body_value(body: &RequestBody<JsValue>) -> Result<JsValue, JsValue> {
     match body {
         RequestBody::Json(text) => Ok(JsValue::from_str(text)),
-        RequestBody::HostJson(text) => Ok(text.clone()),
+        RequestBody::JsonWithHostString { head, value, tail } => {
+            json_body::json_with_string(head, value, tail)
+        }
         RequestBody::Upload { path, file } => {
             let form = FormData::new()?;
             form.append("path", &JsValue::from_str(path))?;
@@ -266,35 +192,6 @@ fn body_value(body: &RequestBody<JsValue>) -> Result<JsValue, JsValue> {
             Ok(form.into())
         }
     }
-}
-
-async fn text_of(response: &FetchResponse) -> Result<String, JsValue> {
-    JsFuture::from(response.text()?)
-        .await?
-        .as_string()
-        .ok_or_else(|| JsValue::from_str("response.text() did not return a string"))
-}
-
-/// Opens the body for reading, or returns `None` when the response has no readable body
-/// stream (a custom `fetch` may return a plain object), so that it is read as text instead.
-fn stream_reader(
-    response: &FetchResponse,
-    controller: &AbortController,
-) -> Result<Option<StreamReader>, JsValue> {
-    let body = response.body();
-    let readable = Reflect::get(&body, &"getReader".into()).is_ok_and(|get| get.is_function());
-    if !readable {
-        return Ok(None);
-    }
-
-    let options = Object::new();
-    Reflect::set(&options, &"fatal".into(), &JsValue::FALSE)?;
-    Ok(Some(StreamReader {
-        reader: body.unchecked_ref::<BodyStream>().get_reader()?,
-        decoder: TextDecoder::new("utf-8", &options)?,
-        controller: controller.clone(),
-        finished: false,
-    }))
 }
 
 /// Reads the next piece of a body and decodes it; a character split between pieces is
@@ -320,24 +217,9 @@ async fn read_text(reader: &mut StreamReader) -> Result<Option<String>, JsValue>
     }
 }
 
-fn read_headers(headers: &JsValue) -> Result<Vec<(String, String)>, JsValue> {
-    let mut pairs = Vec::new();
-    let Some(entries) = js_sys::try_iter(headers)? else {
-        return Ok(pairs);
-    };
-
-    for entry in entries {
-        let pair = Array::from(&entry?);
-        let name = pair.get(0).as_string().unwrap_or_default();
-        let value = pair.get(1).as_string().unwrap_or_default();
-        pairs.push((name.to_ascii_lowercase(), value));
-    }
-    Ok(pairs)
-}
-
 /// Describes a JS error for the `Connection error` message, including the message of its
 /// `cause` (where Node's fetch puts the system error, such as `connect ECONNREFUSED`).
-fn network_error(error: JsValue) -> TransportError {
+pub(super) fn network_error(error: JsValue) -> TransportError {
     let message = error_message(&error).unwrap_or_else(|| "fetch failed".to_owned());
     let cause = Reflect::get(&error, &"cause".into()).ok();
     let detail = cause.as_ref().and_then(error_message);

@@ -10,6 +10,10 @@ use wasm_bindgen::{JsCast, JsValue};
 
 #[wasm_bindgen]
 extern "C" {
+    /// `JSON.parse` of a JS string, which stays on the host side.
+    #[wasm_bindgen(catch, js_namespace = JSON, js_name = parse)]
+    pub(super) fn parse_json(text: &JsValue) -> Result<JsValue, JsValue>;
+
     #[wasm_bindgen(js_name = setTimeout)]
     pub(super) fn set_timeout(handler: &Function, ms: f64) -> JsValue;
 

@@ -17,6 +17,7 @@ mod fetch;
 mod files;
 mod helper_types;
 mod host;
+mod json_body;
 mod list;
 mod output;
 mod progress;
@@ -24,6 +25,7 @@ mod prune;
 mod scoped;
 mod sdk;
 mod snapshot;
+mod transport;
 mod typescript;
 
 use std::future::Future;
@@ -31,14 +33,12 @@ use std::pin::Pin;
 use std::rc::Rc;
 
 use js_sys::Promise;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use wasm_bindgen::JsValue;
 
-use crate::client::{decode_json, ApiRequest, Client};
+use crate::client::{ApiRequest, Client};
 use crate::error::{Error, Result};
-use crate::platform::ResponseBody;
-use convert::{request_options, to_js};
+use crate::platform::{ResponseBody, ResponseMode};
+use convert::request_options;
 use fetch::FetchPlatform;
 
 /// The client shared by every object made from one `RunloopSDK`.
@@ -61,23 +61,29 @@ fn spawn(future: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
 /// promise resolves with.
 type Decode = fn(&str, &str) -> Result<JsValue>;
 
-/// Decodes a body as a `T`, failing with the field that does not match, and converts it.
-fn decode_view<T: DeserializeOwned + Serialize>(text: &str, context: &str) -> Result<JsValue> {
-    let view: T = decode_json(text, context)?;
-    to_js(&view)
+/// Parses a JSON body with the host's `JSON.parse`.
+fn parse_json(text: &str, context: &str) -> Result<JsValue> {
+    js_sys::JSON::parse(text).map_err(|_| invalid_json(context))
 }
 
-/// Decodes a body of unspecified shape: any JSON, or `undefined` when it is empty.
+/// Parses a body of unspecified shape: any JSON, or `undefined` when it is empty.
 fn decode_unknown(text: &str, context: &str) -> Result<JsValue> {
     if text.trim().is_empty() {
         return Ok(JsValue::UNDEFINED);
     }
-    decode_view::<serde_json::Value>(text, context)
+    parse_json(text, context)
 }
 
 /// Ignores the body.
 fn decode_nothing(_text: &str, _context: &str) -> Result<JsValue> {
     Ok(JsValue::UNDEFINED)
+}
+
+fn invalid_json(context: &str) -> Error {
+    Error::InvalidResponse {
+        context: context.to_owned(),
+        message: "the response body is not valid JSON".to_owned(),
+    }
 }
 
 /// Sends one request with `options` (`{ timeout, signal }`) and resolves with its decoded
@@ -104,13 +110,17 @@ fn send(
     })
 }
 
-/// Sends one request and resolves with its body decoded as a `T`.
-fn send_view<T: DeserializeOwned + Serialize>(
-    client: &JsClient,
-    request: Result<JsRequest>,
-    options: JsValue,
-) -> Promise {
-    send(client, request, options, decode_view::<T>)
+/// Sends one request whose JSON response the SDK returns unchanged, and resolves with it
+/// parsed. The body stays a JS string and the host's `JSON.parse` reads it, so the view
+/// never passes through wasm memory or serde. The promise's TypeScript type names the view.
+fn send_view(client: &JsClient, request: Result<JsRequest>, options: JsValue) -> Promise {
+    let client = Rc::clone(client);
+    spawn(async move {
+        let request = request?.accept("application/json", ResponseMode::HostText);
+        let options = request_options(&options)?;
+        let text = client.send_payload(&request, &options).await?;
+        host::parse_json(&text).map_err(|_| invalid_json(&request.describe()))
+    })
 }
 
 /// Returns the size of the module's linear memory in bytes. Tests use it to check that a loop

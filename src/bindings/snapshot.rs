@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use runloop_types::{DevboxSnapshotAsyncStatusView, DevboxSnapshotView, SnapshotDiskParams};
+use runloop_types::SnapshotDiskParams;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 
@@ -89,11 +89,11 @@ impl Snapshot {
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> js_sys::Promise {
         let request = Ok(snapshots::query_status(&self.id));
-        send_view::<DevboxSnapshotAsyncStatusView>(&self.client, request, options)
+        send_view(&self.client, request, options)
     }
 
     /// Polls the status until the snapshot is complete (first at once, then at pauses that
-    /// grow from 100 ms to 1 s). Rejects with `RunloopError` when the capture fails (with the
+    /// grow from 10 ms to 1 s). Rejects with `RunloopError` when the capture fails (with the
     /// server's message) or the snapshot is deleted, and with `PollingTimeoutError` when
     /// `options.timeout` runs out.
     ///
@@ -153,7 +153,7 @@ impl Snapshot {
     ) -> js_sys::Promise {
         let request = from_js::<SnapshotDiskParams>(&params, "params")
             .and_then(|params| snapshots::update(&self.id, &params));
-        send_view::<DevboxSnapshotView>(&self.client, request, options)
+        send_view(&self.client, request, options)
     }
 
     /// Deletes the snapshot. Devboxes already created from it keep working.

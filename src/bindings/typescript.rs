@@ -22,7 +22,11 @@ export interface ClientOptions {
   maxRetries?: number;
   /** Headers sent with every request; each replaces a built-in header of the same name. */
   defaultHeaders?: Record<string, string>;
-  /** Replacement for the global `fetch`, called as `fetch(url, { method, headers, body, signal })`. */
+  /**
+   * Replacement for the global `fetch`, called as `fetch(url, { method, headers, body, signal })`.
+   * In Node, `file.write` of 1 MiB or more passes `body` as a `ReadableStream` of bytes and adds
+   * `duplex: 'half'`.
+   */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
   /**
    * Allows the client in a browser page or web worker with a base URL on another origin.

@@ -9,12 +9,12 @@ use runloop_types::{
 
 use super::devbox_path;
 use crate::client::{ApiRequest, Client, RequestOptions};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::platform::{Platform, RequestBody, ResponseMode};
 
 /// `POST /v1/devboxes/{id}/read_file_contents` with `Accept: text/plain`. `mode` selects
 /// whether the text is read into the core ([`ResponseMode::Text`]) or kept by the host
-/// ([`ResponseMode::HostText`]).
+/// ([`ResponseMode::HostText`], or [`ResponseMode::HostTextStream`] for large files).
 pub fn read_file_contents<B>(
     devbox_id: &str,
     params: &ReadFileParams,
@@ -37,12 +37,29 @@ pub fn write_file_contents<B>(devbox_id: &str, params: &WriteFileParams) -> Resu
     )
 }
 
-/// `POST /v1/devboxes/{id}/write_file_contents` with a JSON body
-/// (`{"file_path": …, "contents": …}`) that the host built.
-pub fn write_file_contents_json<B>(devbox_id: &str, body: B) -> ApiRequest<B> {
-    ApiRequest::post(devbox_path(devbox_id, "/write_file_contents"))
-        .body(RequestBody::HostJson(body))
-        .long()
+/// `POST /v1/devboxes/{id}/write_file_contents` with the JSON body
+/// `{"file_path": …, "contents": …}`, whose contents are a string that the host keeps and
+/// encodes.
+pub fn write_file_contents_host<B>(
+    devbox_id: &str,
+    file_path: &str,
+    contents: B,
+) -> Result<ApiRequest<B>> {
+    let path = serde_json::to_string(file_path).map_err(|error| {
+        Error::InvalidArgument(format!(
+            "Invalid params.file_path: cannot encode it: {error}"
+        ))
+    })?;
+    let body = RequestBody::JsonWithHostString {
+        head: format!(r#"{{"file_path":{path},"contents":"#),
+        value: contents,
+        tail: "}".to_owned(),
+    };
+    Ok(
+        ApiRequest::post(devbox_path(devbox_id, "/write_file_contents"))
+            .body(body)
+            .long(),
+    )
 }
 
 /// `POST /v1/devboxes/{id}/upload_file`: a multipart body with the field `path` and the part

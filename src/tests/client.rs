@@ -11,6 +11,7 @@ use super::fake::{block_on, client, client_with, FakePlatform};
 use crate::client::{ApiRequest, Client, RequestOptions};
 use crate::error::{ApiError, Error};
 use crate::platform::{Method, RequestBody, TransportError};
+use crate::resources::files::write_file_contents_host;
 use crate::resources::snapshots::{MetadataFilter, SnapshotListParams};
 use crate::retry::{parse_http_date_ms, RetryPolicy};
 use crate::url::{encode_component, join_url, to_query};
@@ -394,6 +395,36 @@ fn post_headers() {
     assert_eq!(request.header("accept"), Some("application/x-custom"));
     assert_eq!(request.body, Some(RequestBody::Json("{}".to_owned())));
     assert_eq!(request.timeout_ms, 30_000);
+}
+
+#[test]
+fn host_string_body_retried_whole() {
+    let client = client();
+    client
+        .platform()
+        .push_json(503, json!({ "message": "down" }));
+    client.platform().push_json(200, json!({}));
+    let request =
+        write_file_contents_host("dbx_1", "dir/\"quoted\".txt", b"held".to_vec()).unwrap();
+
+    let _: serde_json::Value =
+        block_on(client.send_json(&request, &RequestOptions::default())).unwrap();
+
+    for index in 0..2 {
+        let sent = client.platform().request(index);
+        assert_eq!(sent.header("content-type"), Some("application/json"));
+        let Some(RequestBody::JsonWithHostString { head, value, tail }) = sent.body else {
+            panic!("attempt {index} has no JSON body around a host string");
+        };
+        assert_eq!(value, b"held");
+
+        let body: serde_json::Value = serde_json::from_str(&format!("{head}\"x\"{tail}"))
+            .expect("head and tail around a string literal are JSON");
+        assert_eq!(
+            body,
+            json!({ "file_path": "dir/\"quoted\".txt", "contents": "x" })
+        );
+    }
 }
 
 #[test]

@@ -125,7 +125,7 @@ fn clean_end_while_running_reopens_after_pause() {
 
     assert_eq!(output, "12");
     assert_eq!(fake.request_count(), 5);
-    assert_eq!(*fake.sleeps.borrow(), vec![100]);
+    assert_eq!(*fake.sleeps.borrow(), vec![10]);
 }
 
 #[test]

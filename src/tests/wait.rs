@@ -141,7 +141,7 @@ fn await_running_pauses_on_early_answers() {
 
     block_on(client.devboxes().await_running("dbx_1", &no_limit())).unwrap();
 
-    assert_eq!(*fake.sleeps.borrow(), vec![100, 200]);
+    assert_eq!(*fake.sleeps.borrow(), vec![10, 20]);
 }
 
 #[test]
@@ -309,7 +309,7 @@ fn snapshot_poll_backs_off_until_complete() {
         status.snapshot.map(|view| view.id).as_deref(),
         Some("snp_1")
     );
-    assert_eq!(*fake.sleeps.borrow(), vec![100, 200, 400]);
+    assert_eq!(*fake.sleeps.borrow(), vec![10, 20, 40]);
     assert_eq!(
         fake.request(0).url,
         "http://api.test/v1/devboxes/disk_snapshots/snp_1/status"
@@ -320,7 +320,7 @@ fn snapshot_poll_backs_off_until_complete() {
 fn snapshot_poll_delay_levels_off() {
     let delays: Vec<u64> = (0..8).map(poll_delay_ms).collect();
 
-    assert_eq!(delays, vec![100, 200, 400, 800, 1_000, 1_000, 1_000, 1_000]);
+    assert_eq!(delays, vec![10, 20, 40, 80, 160, 320, 640, 1_000]);
     assert_eq!(poll_delay_ms(u32::MAX), 1_000);
 }
 

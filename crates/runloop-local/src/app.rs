@@ -57,6 +57,10 @@ impl App {
         if !ended.is_empty() {
             tracing::info!(count = ended.len(), devbox_ids = ?ended, "marked devboxes of the previous run as shutdown");
         }
+        let interrupted = crate::services::finish_interrupted_executions(&store)?;
+        if !interrupted.is_empty() {
+            tracing::info!(count = interrupted.len(), execution_ids = ?interrupted, "completed executions that the previous run left unfinished");
+        }
         let failed = store.fail_unfinished_snapshots(
             "the server stopped before the capture finished; take a new snapshot",
         )?;

@@ -4,10 +4,8 @@ use std::rc::Rc;
 
 use js_sys::Promise;
 use runloop_types::{
-    DevboxAsyncExecutionDetailView, DevboxCreateParams, DevboxExecutionDetailView,
-    DevboxListParams, DevboxListView, DevboxLogsView, DevboxResourceUsageView,
-    DevboxSnapshotListView, DevboxSnapshotView, DevboxUpdateParams, DevboxView, DevboxWaitParams,
-    ExecuteAsyncParams, ExecuteParams, SnapshotDiskParams,
+    DevboxCreateParams, DevboxListParams, DevboxUpdateParams, DevboxWaitParams, ExecuteAsyncParams,
+    ExecuteParams, SnapshotDiskParams,
 };
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
@@ -90,7 +88,7 @@ impl DevboxesApi {
     ) -> Promise {
         let request = from_js_or_default::<DevboxCreateParams>(&params, "params")
             .and_then(|params| devboxes::create(&params));
-        send_view::<DevboxView>(&self.client, request, options)
+        send_view(&self.client, request, options)
     }
 
     /// Creates a devbox and long-polls until it is running; `options.timeout` bounds both.
@@ -130,7 +128,7 @@ impl DevboxesApi {
         id: String,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        send_view::<DevboxView>(&self.client, Ok(devboxes::retrieve(&id)), options)
+        send_view(&self.client, Ok(devboxes::retrieve(&id)), options)
     }
 
     /// `POST /v1/devboxes/{id}`: changes the name or metadata given (`name: ''` and
@@ -148,7 +146,7 @@ impl DevboxesApi {
     ) -> Promise {
         let request = from_js::<DevboxUpdateParams>(&params, "params")
             .and_then(|params| devboxes::update(&id, &params));
-        send_view::<DevboxView>(&self.client, request, options)
+        send_view(&self.client, request, options)
     }
 
     /// `GET /v1/devboxes`: one page, newest first.
@@ -164,7 +162,7 @@ impl DevboxesApi {
     ) -> Promise {
         let request = from_js_or_default::<DevboxListParams>(&params, "params")
             .and_then(|params| devboxes::list(&params));
-        send_view::<DevboxListView>(&self.client, request, options)
+        send_view(&self.client, request, options)
     }
 
     /// `POST /v1/devboxes/{id}/shutdown`; `force: true` also cancels snapshots in progress.
@@ -180,7 +178,7 @@ impl DevboxesApi {
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
         let request = optional_flag(&params, "force").map(|force| devboxes::shutdown(&id, force));
-        send_view::<DevboxView>(&self.client, request, options)
+        send_view(&self.client, request, options)
     }
 
     /// `POST /v1/devboxes/{id}/suspend`.
@@ -194,7 +192,7 @@ impl DevboxesApi {
         id: String,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        send_view::<DevboxView>(&self.client, Ok(devboxes::suspend(&id)), options)
+        send_view(&self.client, Ok(devboxes::suspend(&id)), options)
     }
 
     /// `POST /v1/devboxes/{id}/resume`.
@@ -208,7 +206,7 @@ impl DevboxesApi {
         id: String,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        send_view::<DevboxView>(&self.client, Ok(devboxes::resume(&id)), options)
+        send_view(&self.client, Ok(devboxes::resume(&id)), options)
     }
 
     /// `POST /v1/devboxes/{id}/keep_alive`; resolves with the server's response, whose shape
@@ -246,7 +244,7 @@ impl DevboxesApi {
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
         let request = Ok(devboxes::retrieve_resource_usage(&id));
-        send_view::<DevboxResourceUsageView>(&self.client, request, options)
+        send_view(&self.client, request, options)
     }
 
     /// `POST /v1/devboxes/{id}/wait_for_status`: one long poll. Resolves when the devbox
@@ -265,7 +263,7 @@ impl DevboxesApi {
     ) -> Promise {
         let request = from_js::<DevboxWaitParams>(&params, "params")
             .and_then(|params| devboxes::wait_for_status(&id, &params));
-        send_view::<DevboxView>(&self.client, request, options)
+        send_view(&self.client, request, options)
     }
 
     /// Long-polls until the devbox is running.
@@ -326,7 +324,7 @@ impl DevboxesApi {
             }
             executions::execute(&id, &execute, query.last_n)
         });
-        send_view::<DevboxAsyncExecutionDetailView>(&self.client, request, options)
+        send_view(&self.client, request, options)
     }
 
     /// `POST /v1/devboxes/{id}/execute_async`: starts a command and resolves at once.
@@ -346,7 +344,7 @@ impl DevboxesApi {
     ) -> Promise {
         let request = from_js::<ExecuteAsyncParams>(&params, "params")
             .and_then(|params| executions::execute_async(&id, &params));
-        send_view::<DevboxAsyncExecutionDetailView>(&self.client, request, options)
+        send_view(&self.client, request, options)
     }
 
     /// `POST /v1/devboxes/{id}/execute_sync` (deprecated by the API): runs a command in one
@@ -367,7 +365,7 @@ impl DevboxesApi {
     ) -> Promise {
         let request = from_js::<ExecuteAsyncParams>(&params, "params")
             .and_then(|params| executions::execute_sync(&id, &params));
-        send_view::<DevboxExecutionDetailView>(&self.client, request, options)
+        send_view(&self.client, request, options)
     }
 
     /// Runs a command to completion: `execute`, then the execution long poll.
@@ -423,7 +421,7 @@ impl DevboxesApi {
             let query: LastN = from_js(&params, "params")?;
             executions::wait_for_status(&devbox_id, &execution_id, &wait, query.last_n)
         });
-        send_view::<DevboxAsyncExecutionDetailView>(&self.client, request, options)
+        send_view(&self.client, request, options)
     }
 
     /// `POST /v1/devboxes/{id}/read_file_contents`: a file as UTF-8 text.
@@ -496,7 +494,7 @@ impl DevboxesApi {
     ) -> Promise {
         let request = from_js_or_default::<SnapshotDiskParams>(&params, "params")
             .and_then(|params| snapshots::snapshot_disk(&id, &params));
-        send_view::<DevboxSnapshotView>(&self.client, request, options)
+        send_view(&self.client, request, options)
     }
 
     /// `POST /v1/devboxes/{id}/snapshot_disk_async`: starts a snapshot and resolves at once.
@@ -516,7 +514,7 @@ impl DevboxesApi {
     ) -> Promise {
         let request = from_js_or_default::<SnapshotDiskParams>(&params, "params")
             .and_then(|params| snapshots::snapshot_disk_async(&id, &params));
-        send_view::<DevboxSnapshotView>(&self.client, request, options)
+        send_view(&self.client, request, options)
     }
 
     /// `GET /v1/devboxes/disk_snapshots`: one page; the same as `diskSnapshots.list`.
@@ -535,7 +533,7 @@ impl DevboxesApi {
     ) -> Promise {
         let request = from_js_or_default::<SnapshotListParams>(&params, "params")
             .and_then(|params| snapshots::list(&params));
-        send_view::<DevboxSnapshotListView>(&self.client, request, options)
+        send_view(&self.client, request, options)
     }
 
     /// `POST /v1/devboxes/disk_snapshots/{id}/delete`; the same as `diskSnapshots.delete`.
@@ -580,6 +578,6 @@ impl LogsApi {
     ) -> Promise {
         let request = from_js_or_default::<DevboxLogsParams>(&params, "params")
             .and_then(|params| devboxes::logs(&id, &params));
-        send_view::<DevboxLogsView>(&self.client, request, options)
+        send_view(&self.client, request, options)
     }
 }

@@ -3,9 +3,7 @@
 use std::rc::Rc;
 
 use js_sys::Promise;
-use runloop_types::{
-    DevboxAsyncExecutionDetailView, ExecutionKillParams, SendStdInParams, SendStdInResult,
-};
+use runloop_types::{ExecutionKillParams, SendStdInParams};
 use serde::Deserialize;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
@@ -74,7 +72,7 @@ impl ExecutionsApi {
     ) -> Promise {
         let request = from_js_or_default::<LastN>(&query, "query")
             .map(|query| executions::retrieve(&devbox_id, &execution_id, query.last_n));
-        send_view::<DevboxAsyncExecutionDetailView>(&self.client, request, options)
+        send_view(&self.client, request, options)
     }
 
     /// Long-polls until the execution has completed.
@@ -118,7 +116,7 @@ impl ExecutionsApi {
     ) -> Promise {
         let request = from_js_or_default::<ExecutionKillParams>(&params, "params")
             .and_then(|params| executions::kill(&devbox_id, &execution_id, &params));
-        send_view::<DevboxAsyncExecutionDetailView>(&self.client, request, options)
+        send_view(&self.client, request, options)
     }
 
     /// `POST .../executions/{execution_id}/send_std_in`.
@@ -136,7 +134,7 @@ impl ExecutionsApi {
     ) -> Promise {
         let request = from_js::<SendStdInParams>(&params, "params")
             .and_then(|params| executions::send_std_in(&devbox_id, &execution_id, &params));
-        send_view::<SendStdInResult>(&self.client, request, options)
+        send_view(&self.client, request, options)
     }
 
     /// `GET .../executions/{execution_id}/stream_stdout_updates`: the stdout chunks from byte

@@ -3,9 +3,7 @@
 use std::rc::Rc;
 
 use js_sys::Promise;
-use runloop_types::{
-    DevboxSnapshotAsyncStatusView, DevboxSnapshotListView, DevboxSnapshotView, SnapshotDiskParams,
-};
+use runloop_types::SnapshotDiskParams;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 
@@ -41,7 +39,7 @@ impl DiskSnapshotsApi {
     ) -> Promise {
         let request = from_js_or_default::<SnapshotListParams>(&params, "params")
             .and_then(|params| snapshots::list(&params));
-        send_view::<DevboxSnapshotListView>(&self.client, request, options)
+        send_view(&self.client, request, options)
     }
 
     /// `POST /v1/devboxes/disk_snapshots/{id}`: replaces the name, metadata and commit
@@ -59,7 +57,7 @@ impl DiskSnapshotsApi {
     ) -> Promise {
         let request = from_js::<SnapshotDiskParams>(&params, "params")
             .and_then(|params| snapshots::update(&id, &params));
-        send_view::<DevboxSnapshotView>(&self.client, request, options)
+        send_view(&self.client, request, options)
     }
 
     /// `POST /v1/devboxes/disk_snapshots/{id}/delete`.
@@ -96,7 +94,7 @@ impl DiskSnapshotsApi {
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
         let request = Ok(snapshots::query_status(&id));
-        send_view::<DevboxSnapshotAsyncStatusView>(&self.client, request, options)
+        send_view(&self.client, request, options)
     }
 
     /// Polls the status until the snapshot is complete; rejects on `error` and `deleted`.

@@ -10,6 +10,9 @@ use super::error::ApiError;
 use super::extract::{JsonBody, PathParams};
 use super::AppState;
 
+/// Largest body of write_file_contents: 100 MiB of contents plus room for JSON escapes.
+const WRITE_BODY_LIMIT: usize = 256 * 1024 * 1024;
+
 /// `POST /v1/devboxes/{id}/read_file_contents`: the file as `text/plain; charset=utf-8`.
 pub async fn read(
     State(state): State<AppState>,
@@ -20,11 +23,11 @@ pub async fn read(
     Ok(([(CONTENT_TYPE, "text/plain; charset=utf-8")], text))
 }
 
-/// `POST /v1/devboxes/{id}/write_file_contents`
+/// `POST /v1/devboxes/{id}/write_file_contents`; the body may be up to 256 MiB.
 pub async fn write(
     State(state): State<AppState>,
     PathParams(id): PathParams<String>,
-    JsonBody(params): JsonBody<WriteFileParams>,
+    JsonBody(params): JsonBody<WriteFileParams, WRITE_BODY_LIMIT>,
 ) -> Result<Json<DevboxExecutionDetailView>, ApiError> {
     Ok(Json(
         state

@@ -32,9 +32,6 @@ use crate::config::Config;
 use crate::services::Services;
 use error::ApiError;
 
-/// Largest body of write_file_contents: 100 MiB of contents plus room for JSON escapes.
-const WRITE_BODY_LIMIT: usize = 256 * 1024 * 1024;
-
 /// Shared state of every handler: the services, the API token and the browser settings.
 #[derive(Clone)]
 pub struct AppState {
@@ -126,10 +123,7 @@ pub fn router(state: AppState) -> Router {
 
     let file_routes = Router::new()
         .route("/v1/devboxes/{id}/read_file_contents", post(files::read))
-        .route(
-            "/v1/devboxes/{id}/write_file_contents",
-            post(files::write).layer(DefaultBodyLimit::max(WRITE_BODY_LIMIT)),
-        )
+        .route("/v1/devboxes/{id}/write_file_contents", post(files::write))
         .route(
             "/v1/devboxes/{id}/upload_file",
             post(transfer::upload).layer(DefaultBodyLimit::disable()),

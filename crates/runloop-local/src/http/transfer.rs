@@ -14,7 +14,7 @@ use tokio_util::io::ReaderStream;
 use super::error::ApiError;
 use super::extract::{JsonBody, PathParams};
 use super::AppState;
-use crate::services::UploadBody;
+use crate::services::{ReceivedUpload, UploadBody};
 
 /// Largest `path` field of an upload, in bytes.
 const MAX_PATH_FIELD_BYTES: usize = 4096;
@@ -25,6 +25,7 @@ const DOWNLOAD_CHUNK: usize = 64 * 1024;
 /// `POST /v1/devboxes/{id}/upload_file`: a multipart/form-data body with a text field
 /// `path` and a file part `file`, which must come after `path` (the official clients send
 /// them in that order). Returns `{}`, because the hosted API documents no response shape.
+/// The file appears at `path` only once the whole form has been read and found valid.
 pub async fn upload(
     State(state): State<AppState>,
     PathParams(id): PathParams<String>,
@@ -40,8 +41,31 @@ pub async fn upload(
         )
     })?;
 
+    let mut received = None;
+    if let Err(error) = read_upload_form(&state, &id, &mut multipart, &mut received).await {
+        if let Some(upload) = received {
+            upload.discard().await;
+        }
+        return Err(error);
+    }
+    let Some(upload) = received else {
+        return Err(ApiError::bad_request(
+            "the form has no file part; add the file to upload as the part named file",
+        ));
+    };
+    upload.commit().await?;
+    Ok(Json(serde_json::json!({})))
+}
+
+/// Reads every field of an upload form, writing the file part into `received`. On an
+/// error the caller discards whatever `received` holds.
+async fn read_upload_form(
+    state: &AppState,
+    id: &str,
+    multipart: &mut Multipart,
+    received: &mut Option<ReceivedUpload>,
+) -> Result<(), ApiError> {
     let mut path: Option<String> = None;
-    let mut uploaded = false;
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
@@ -54,7 +78,7 @@ pub async fn upload(
                 path = Some(read_path_field(field).await?);
             }
             "file" => {
-                if uploaded {
+                if received.is_some() {
                     return Err(ApiError::bad_request(
                         "the form has more than one file part; upload one file per request",
                     ));
@@ -66,8 +90,7 @@ pub async fn upload(
                     ));
                 };
                 let mut body = FieldBody(field);
-                state.services.upload_file(&id, path, &mut body).await?;
-                uploaded = true;
+                state.services.receive_upload(id, path, &mut body).await?.commit().await?; *received = None;
             }
             other => {
                 return Err(ApiError::bad_request(format!(
@@ -77,15 +100,12 @@ pub async fn upload(
         }
     }
 
-    if !uploaded {
-        let missing = if path.is_none() {
-            "the form has neither a path field nor a file part"
-        } else {
-            "the form has no file part; add the file to upload as the part named file"
-        };
-        return Err(ApiError::bad_request(missing));
+    if path.is_none() {
+        return Err(ApiError::bad_request(
+            "the form has neither a path field nor a file part",
+        ));
     }
-    Ok(Json(serde_json::json!({})))
+    Ok(())
 }
 
 /// `POST /v1/devboxes/{id}/download_file`: the file's exact bytes as

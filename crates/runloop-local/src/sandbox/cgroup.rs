@@ -1,8 +1,10 @@
-//! cgroup v1 freezer groups: one per devbox, under one parent group per data dir.
+//! cgroup v1 freezer groups: one per devbox, under one parent group per data dir, and one
+//! per execution inside its devbox's group.
 //!
 //! The freezer stops every process of a devbox at once, which makes a snapshot see a
 //! consistent file system, and it lets a teardown kill processes that fork while being
-//! killed.
+//! killed. The v1 freezer is hierarchical: freezing a devbox's group freezes the groups
+//! of its executions too, and the group reads `FROZEN` only once they are frozen.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -101,15 +103,46 @@ impl FreezerCgroup {
         &self.path
     }
 
-    /// Returns the pids of the processes in the group.
+    /// Creates the child group `name`, which freezes whenever this group does.
+    pub fn create_child(&self, name: &str) -> anyhow::Result<FreezerCgroup> {
+        let path = self.path.join(name);
+        std::fs::create_dir(&path)
+            .with_context(|| format!("failed to create the freezer cgroup {}", path.display()))?;
+        Ok(FreezerCgroup { path })
+    }
+
+    /// Returns the pids of the processes in the group and in its child groups. A group
+    /// removed while it is read counts as empty.
     pub fn pids(&self) -> anyhow::Result<Vec<i32>> {
-        let file = self.path.join("cgroup.procs");
+        let mut pids = Vec::new();
+        let mut groups = vec![self.path.clone()];
+        while let Some(group) = groups.pop() {
+            let file = group.join("cgroup.procs");
+            let text = match std::fs::read_to_string(&file) {
+                Ok(text) => text,
+                Err(error) if error.kind() == io::ErrorKind::NotFound && group != self.path => {
+                    continue;
+                }
+                Err(error) => {
+                    return Err(error).with_context(|| format!("failed to read {}", file.display()))
+                }
+            };
+            pids.extend(
+                text.lines()
+                    .filter_map(|line| line.trim().parse::<i32>().ok()),
+            );
+            groups.extend(child_groups(&group)?);
+        }
+        Ok(pids)
+    }
+
+    /// Returns whether a parent group is frozen or freezing, which keeps this group frozen
+    /// whatever its own state.
+    pub fn parent_freezing(&self) -> anyhow::Result<bool> {
+        let file = self.path.join("freezer.parent_freezing");
         let text = std::fs::read_to_string(&file)
             .with_context(|| format!("failed to read {}", file.display()))?;
-        Ok(text
-            .lines()
-            .filter_map(|line| line.trim().parse().ok())
-            .collect())
+        Ok(text.trim() == "1")
     }
 
     /// Freezes every process of the group, waiting at most `timeout` for the freeze to
@@ -175,9 +208,13 @@ impl FreezerCgroup {
         }
     }
 
-    /// Removes the group, retrying briefly while the kernel still counts exiting processes.
-    /// A group that is already gone is not an error.
+    /// Removes the group and its child groups, retrying briefly while the kernel still
+    /// counts exiting processes. A group that is already gone is not an error.
     pub async fn remove(&self) -> anyhow::Result<()> {
+        for child in child_groups(&self.path)? {
+            Box::pin(FreezerCgroup { path: child }.remove()).await?;
+        }
+
         let mut attempts = 0;
         loop {
             match std::fs::remove_dir(&self.path) {
@@ -213,8 +250,30 @@ impl FreezerCgroup {
     }
 }
 
+/// Returns the child groups of the group at `path`; a group that is gone has none.
+fn child_groups(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => {
+            return Err(error)
+                .with_context(|| format!("failed to list the freezer cgroup {}", path.display()))
+        }
+    };
+
+    let mut children = Vec::new();
+    for entry in entries {
+        let entry = entry
+            .with_context(|| format!("failed to list the freezer cgroup {}", path.display()))?;
+        if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+            children.push(entry.path());
+        }
+    }
+    Ok(children)
+}
+
 /// Sends SIGKILL to `pid`; a process that already exited is not an error.
-fn kill(pid: i32) {
+pub(super) fn kill(pid: i32) {
     let Some(pid) = Pid::from_raw(pid) else {
         return;
     };

@@ -1,6 +1,6 @@
 //! Starting commands inside a devbox and signalling them.
 //!
-//! A command is started as `sh` (joins the freezer group) → `nsenter` → `bash -c SCRIPT`.
+//! A command is started as `sh` (joins a freezer group) → `nsenter` → `bash -c SCRIPT`.
 //! The `sh` wrapper execs `nsenter` in place, so the server's child process is `nsenter`.
 //! `nsenter --pid` forks once more, because entering a PID namespace only applies to
 //! children, and waits for that child, `bash`. It exits with bash's exit code or, when bash
@@ -11,10 +11,12 @@
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::Arc;
 
 use rustix::process::{Pid, Signal};
 use tokio::process::{Child, Command};
 
+use super::command_group::CommandGroup;
 use super::{Sandbox, HOME_DIR};
 
 /// Wrapper run by `sh -c` on the host. It moves the shell into the cgroup named by `$0`
@@ -33,7 +35,7 @@ shift 2
 exec "$@""#;
 
 /// How to start a command in a devbox.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct CommandSpec<'a> {
     /// Script that `bash -c` runs.
     pub script: &'a OsStr,
@@ -44,6 +46,18 @@ pub struct CommandSpec<'a> {
     /// Host file that the command receives, opened for writing, as descriptor 9. The
     /// devbox cannot see the file itself, only the descriptor.
     pub state_file: Option<&'a Path>,
+    /// Cgroup the command and everything it starts run in; `None` runs them in the
+    /// devbox's own group.
+    pub group: Option<&'a CommandGroup>,
+}
+
+/// A command started in its own cgroup, as signals reach it.
+#[derive(Debug, Clone)]
+pub struct RunningCommand {
+    /// Host pid of the command's launcher (`nsenter`), which leads its process group.
+    pub launcher: u32,
+    /// The cgroup of the command and every process it starts.
+    pub group: Arc<CommandGroup>,
 }
 
 /// Signal that the API can send to a running command.
@@ -51,7 +65,8 @@ pub struct CommandSpec<'a> {
 pub enum CommandSignal {
     /// SIGKILL to the command's shell only; processes it started keep running.
     KillShell,
-    /// SIGKILL to the command's process group and to every process descended from it.
+    /// SIGKILL to every process in the command's cgroup: everything it started, also
+    /// processes that left its process group and lost their parent.
     KillAll,
     /// SIGINT to every process in the command's process group but `nsenter`, as Ctrl-C on
     /// a terminal sends it to the foreground group.
@@ -62,8 +77,8 @@ impl Sandbox {
     /// Starts `bash -c spec.script` in the devbox, in `/home/user`, with exactly
     /// `spec.environment`, and stdout and stderr piped.
     ///
-    /// The process joins the devbox's freezer group before it execs and leads its own
-    /// process group, whose id is the returned child's pid.
+    /// The process joins `spec.group`, or else the devbox's freezer group, before it execs
+    /// and leads its own process group, whose id is the returned child's pid.
     pub fn spawn_command(&self, spec: &CommandSpec<'_>) -> std::io::Result<Child> {
         self.spawn(spec, None)
     }
@@ -88,10 +103,11 @@ impl Sandbox {
         } else {
             Stdio::null()
         };
+        let cgroup = spec.group.map_or(self.cgroup.path(), CommandGroup::path);
         Command::new(&self.tools.sh)
             .arg("-c")
             .arg(ENTER_DEVBOX)
-            .arg(self.cgroup.path())
+            .arg(cgroup)
             .arg(state_file)
             .arg(startup.unwrap_or_default())
             .arg(&self.tools.nsenter)
@@ -117,18 +133,23 @@ impl Sandbox {
         &self.dir
     }
 
-    /// Sends `signal` to the command whose child (the `nsenter` process, also the process
-    /// group id) has host pid `launcher`. Processes that already exited are skipped.
-    ///
-    /// `KillAll` reaches a process that left the group (with `setsid`, say) only while it
-    /// still descends from the command. So a process that left the group and whose parent
-    /// has exited survives.
-    pub fn signal_command(&self, launcher: u32, signal: CommandSignal) -> anyhow::Result<()> {
-        let launcher = i32::try_from(launcher)?;
-        let processes = self.processes()?;
-
+    /// Sends `signal` to `command`. Processes that already exited are skipped. `KillAll`
+    /// waits up to 2 s for the killed processes to exit, unless the devbox is frozen.
+    pub async fn signal_command(
+        &self,
+        command: &RunningCommand,
+        signal: CommandSignal,
+    ) -> anyhow::Result<()> {
+        let launcher = i32::try_from(command.launcher)?;
         match signal {
+            CommandSignal::KillAll => {
+                // Right after the spawn the launcher may not have joined the group yet.
+                // Killed now, it never starts the command.
+                send(launcher, Signal::KILL);
+                return command.group.kill_all().await;
+            }
             CommandSignal::KillShell => {
+                let processes = processes(&command.group)?;
                 let shells: Vec<i32> = processes
                     .iter()
                     .filter(|process| process.parent == launcher)
@@ -142,24 +163,8 @@ impl Sandbox {
                     send(shell, Signal::KILL);
                 }
             }
-            CommandSignal::KillAll => {
-                let descendants = descendants_of(launcher, &processes);
-                if let Some(group) = Pid::from_raw(launcher) {
-                    match rustix::process::kill_process_group(group, Signal::KILL) {
-                        Ok(()) | Err(rustix::io::Errno::SRCH) => {}
-                        Err(error) => tracing::warn!(
-                            devbox_id = %self.devbox_id,
-                            process_group = launcher,
-                            %error,
-                            "failed to kill a command's process group"
-                        ),
-                    }
-                }
-                for pid in descendants {
-                    send(pid, Signal::KILL);
-                }
-            }
             CommandSignal::Interrupt => {
+                let processes = processes(&command.group)?;
                 let group = processes
                     .iter()
                     .filter(|process| process.group == launcher && process.pid != launcher);
@@ -170,16 +175,15 @@ impl Sandbox {
         }
         Ok(())
     }
+}
 
-    /// Lists the devbox's processes with their parent and process group.
-    fn processes(&self) -> anyhow::Result<Vec<ProcessInfo>> {
-        Ok(self
-            .cgroup
-            .pids()?
-            .into_iter()
-            .filter_map(ProcessInfo::read)
-            .collect())
-    }
+/// Lists the processes in `group` with their parent and process group.
+fn processes(group: &CommandGroup) -> anyhow::Result<Vec<ProcessInfo>> {
+    Ok(group
+        .pids()?
+        .into_iter()
+        .filter_map(ProcessInfo::read)
+        .collect())
 }
 
 /// A process's host pid, parent pid and process group id.
@@ -208,21 +212,6 @@ impl ProcessInfo {
     }
 }
 
-/// Returns every process below `root` in the parent tree, excluding `root`.
-fn descendants_of(root: i32, processes: &[ProcessInfo]) -> Vec<i32> {
-    let mut found = Vec::new();
-    let mut frontier = vec![root];
-    while let Some(parent) = frontier.pop() {
-        for process in processes.iter().filter(|process| process.parent == parent) {
-            if process.pid != root && !found.contains(&process.pid) {
-                found.push(process.pid);
-                frontier.push(process.pid);
-            }
-        }
-    }
-    found
-}
-
 /// Sends `signal` to `pid`; a process that already exited is not an error.
 fn send(pid: i32, signal: Signal) {
     let Some(target) = Pid::from_raw(pid) else {
@@ -244,34 +233,5 @@ mod tests {
         let info = ProcessInfo::parse(4242, stat).expect("valid stat line");
         assert_eq!(info.parent, 17);
         assert_eq!(info.group, 4242);
-    }
-
-    #[test]
-    fn descendants_include_grandchildren_only_below_root() {
-        let processes = [
-            ProcessInfo {
-                pid: 10,
-                parent: 1,
-                group: 10,
-            },
-            ProcessInfo {
-                pid: 11,
-                parent: 10,
-                group: 10,
-            },
-            ProcessInfo {
-                pid: 12,
-                parent: 11,
-                group: 12,
-            },
-            ProcessInfo {
-                pid: 13,
-                parent: 1,
-                group: 10,
-            },
-        ];
-        let mut found = descendants_of(10, &processes);
-        found.sort_unstable();
-        assert_eq!(found, vec![11, 12]);
     }
 }

@@ -18,10 +18,12 @@
 //!   private `/dev`, hides the server's data dir under a tmpfs, and `pivot_root`s into the
 //!   overlay. Commands enter with `nsenter` and run as `bash -c` in `/home/user`.
 //! - **Freezer.** The launcher and every command join the devbox's cgroup v1 freezer
-//!   group before they exec, and each command runs in its own process group. Teardown
-//!   freezes the group, kills every process with SIGKILL, thaws it, unmounts the root and
-//!   removes the group. Snapshots freeze the group while they copy `upper`, and a suspend
-//!   freezes it until the devbox resumes.
+//!   group before they exec, and each command runs in its own process group. An execution
+//!   gets a child group of its own, which a kill with `kill_process_group` empties.
+//!   Teardown freezes the group, kills every process with SIGKILL, thaws it, unmounts the
+//!   root and removes the group with its child groups. Snapshots freeze the group, and
+//!   with it the child groups, while they copy `upper`, and a suspend freezes it until the
+//!   devbox resumes.
 //!
 //! The network, hostname, users and IPC are shared with the host, and commands run as
 //! root. The engine isolates the file system and processes, not the machine.
@@ -38,6 +40,7 @@
 mod capture;
 mod cgroup;
 mod command;
+mod command_group;
 mod init_script;
 mod mounts;
 mod preflight;
@@ -58,7 +61,8 @@ use cgroup::{FreezerCgroup, FreezerHierarchy};
 use preflight::HostSupport;
 
 pub use capture::CaptureView;
-pub use command::{CommandSignal, CommandSpec};
+pub use command::{CommandSignal, CommandSpec, RunningCommand};
+pub use command_group::CommandGroup;
 pub use mounts::remove_tree;
 pub use preflight::SANE_PATH;
 

@@ -113,35 +113,47 @@ pub fn open_regular_file(root: &Path, path: &str) -> Result<(std::fs::File, u64)
     Ok((std::fs::File::from(fd), size))
 }
 
-/// A new file being written next to its final path inside a devbox, under a hidden
-/// temporary name, so that the final path changes only when the whole file is there.
+/// A new file being written for a path inside a devbox, which appears at that path only
+/// once it is complete.
+///
+/// While it is written the file has no name, because it is an `O_TMPFILE` inode in the
+/// deepest existing directory on the way to the path. So neither the devbox's commands nor
+/// a snapshot capture of the overlay's upper directory can see it. [`StagedFile::commit`]
+/// then creates the missing parent directories, links the file under a hidden temporary
+/// name next to the path and renames it over the path.
 #[derive(Debug)]
 pub struct StagedFile {
-    /// The open temporary file.
+    /// The open file.
     pub file: std::fs::File,
-    parent: OwnedFd,
+    root: OwnedFd,
+    /// Directory that contains the file under `temp_name`; `None` while it has no name.
+    named_in: Option<OwnedFd>,
     temp_name: String,
     final_name: std::ffi::OsString,
     path: String,
 }
 
-/// Creates the missing parent directories of `path` (absolute inside the devbox) under
-/// `root` and a new temporary file (mode 0644) in its directory. An existing regular file
-/// at `path` lends the temporary file its mode and owner, so replacing it keeps them.
+/// Creates a new file (mode 0644) for `path` (absolute inside the devbox) under `root`,
+/// to be named `temp_name` and then renamed to `path` by [`StagedFile::commit`]. An
+/// existing regular file at `path` lends the new file its mode and owner, so replacing
+/// it keeps them.
 pub fn stage_file(root: &Path, path: &str, temp_name: &str) -> Result<StagedFile, FileError> {
     let target = Path::new(path);
     let Some(final_name) = target.file_name() else {
         return Err(FileError::IsDirectory(path.to_owned()));
     };
     let root_fd = open_root(root, path)?;
-    create_parent_dirs(&root_fd, path)?;
     let parent_path = target.parent().unwrap_or(Path::new("/"));
-    let parent = open_dir(&root_fd, parent_path).map_err(|errno| map_errno(errno, "open", path))?;
+    let (nearest, parent_exists) = open_nearest_dir(&root_fd, parent_path, path)?;
 
-    let existing = match rustix::fs::statat(&parent, final_name, AtFlags::SYMLINK_NOFOLLOW) {
-        Ok(stat) => Some(stat),
-        Err(Errno::NOENT) => None,
-        Err(errno) => return Err(map_errno(errno, "stat", path)),
+    let existing = if parent_exists {
+        match rustix::fs::statat(&nearest, final_name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(stat) => Some(stat),
+            Err(Errno::NOENT) => None,
+            Err(errno) => return Err(map_errno(errno, "stat", path)),
+        }
+    } else {
+        None
     };
     if let Some(stat) = &existing {
         if FileType::from_raw_mode(stat.st_mode) == FileType::Directory {
@@ -149,17 +161,26 @@ pub fn stage_file(root: &Path, path: &str, temp_name: &str) -> Result<StagedFile
         }
     }
 
-    let flags = OFlags::WRONLY
-        | OFlags::CREATE
-        | OFlags::EXCL
-        | OFlags::NOFOLLOW
-        | OFlags::NOCTTY
-        | OFlags::CLOEXEC;
-    let fd = rustix::fs::openat(&parent, temp_name, flags, Mode::from_raw_mode(0o644))
-        .map_err(|errno| map_errno(errno, "create a temporary file for", path))?;
+    let anonymous = rustix::fs::openat(
+        &nearest,
+        ".",
+        OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o644),
+    );
+    let (fd, named_in) = match anonymous {
+        Ok(fd) => (fd, None),
+        Err(Errno::OPNOTSUPP | Errno::ISDIR) => {
+            // NOTE: overlayfs gained O_TMPFILE in Linux 6.6. On older kernels the file has
+            // its hidden name from the start, so a snapshot taken during an upload
+            // contains the partial `.runloop-upload-*` file.
+            create_named_temp(&root_fd, parent_path, path, temp_name)?
+        }
+        Err(errno) => return Err(map_errno(errno, "create a temporary file for", path)),
+    };
     let staged = StagedFile {
         file: std::fs::File::from(fd),
-        parent,
+        root: root_fd,
+        named_in,
         temp_name: temp_name.to_owned(),
         final_name: final_name.to_owned(),
         path: path.to_owned(),
@@ -184,41 +205,117 @@ pub fn stage_file(root: &Path, path: &str, temp_name: &str) -> Result<StagedFile
     Ok(staged)
 }
 
+/// Creates the parent directories of `path` and the file `temp_name` in its directory, for
+/// a file system without `O_TMPFILE`. Returns the file and its directory.
+fn create_named_temp(
+    root_fd: &OwnedFd,
+    parent_path: &Path,
+    path: &str,
+    temp_name: &str,
+) -> Result<(OwnedFd, Option<OwnedFd>), FileError> {
+    create_parent_dirs(root_fd, path)?;
+    let parent = open_dir(root_fd, parent_path).map_err(|errno| map_errno(errno, "open", path))?;
+    let flags = OFlags::WRONLY
+        | OFlags::CREATE
+        | OFlags::EXCL
+        | OFlags::NOFOLLOW
+        | OFlags::NOCTTY
+        | OFlags::CLOEXEC;
+    let fd = rustix::fs::openat(&parent, temp_name, flags, Mode::from_raw_mode(0o644))
+        .map_err(|errno| map_errno(errno, "create a temporary file for", path))?;
+    Ok((fd, Some(parent)))
+}
+
 impl StagedFile {
-    /// Flushes the file to disk and renames it to its final path, replacing what was there
-    /// unless that is a directory.
-    pub fn commit(self) -> Result<(), FileError> {
+    /// Flushes the file to disk, creates the missing parent directories of its path, and
+    /// renames the file to the path, replacing what was there unless that is a directory.
+    pub fn commit(mut self) -> Result<(), FileError> {
         if let Err(error) = self.file.sync_all() {
             self.discard();
             return Err(io_error("flush", &self.path, error));
         }
+        let parent = match self.named_in.take() {
+            Some(parent) => parent,
+            None => self.link_under_temp_name()?,
+        };
+
         let renamed = rustix::fs::renameat(
-            &self.parent,
+            &parent,
             self.temp_name.as_str(),
-            &self.parent,
+            &parent,
             self.final_name.as_os_str(),
         );
-        match renamed {
-            Ok(()) => Ok(()),
-            Err(errno) => {
-                let path = self.path.clone();
-                self.discard();
-                Err(match errno {
-                    Errno::ISDIR | Errno::NOTEMPTY | Errno::EXIST => FileError::IsDirectory(path),
-                    other => map_errno(other, "rename a temporary file to", &path),
-                })
-            }
-        }
+        let Err(errno) = renamed else {
+            return Ok(());
+        };
+        self.named_in = Some(parent);
+        self.discard();
+        let path = self.path.clone();
+        Err(match errno {
+            Errno::ISDIR | Errno::NOTEMPTY | Errno::EXIST => FileError::IsDirectory(path),
+            other => map_errno(other, "rename a temporary file to", &path),
+        })
     }
 
-    /// Deletes the temporary file, logging a failure: the caller is already reporting one.
+    /// Gives the unnamed file its temporary name in the directory of its path, creating
+    /// that directory and its missing parents. Returns the directory.
+    fn link_under_temp_name(&self) -> Result<OwnedFd, FileError> {
+        let path = self.path.as_str();
+        create_parent_dirs(&self.root, path)?;
+        let parent_path = Path::new(path).parent().unwrap_or(Path::new("/"));
+        let parent =
+            open_dir(&self.root, parent_path).map_err(|errno| map_errno(errno, "open", path))?;
+        // Linking a descriptor by `AT_EMPTY_PATH` needs CAP_DAC_READ_SEARCH, which the
+        // server has as root. A directory on another file system fails with EXDEV.
+        rustix::fs::linkat(
+            &self.file,
+            "",
+            &parent,
+            self.temp_name.as_str(),
+            AtFlags::EMPTY_PATH,
+        )
+        .map_err(|errno| map_errno(errno, "name the uploaded file at", path))?;
+        Ok(parent)
+    }
+
+    /// Deletes the file's temporary name, if it has one, logging a failure: the caller is
+    /// already reporting one. An unnamed file is freed when its descriptors close.
     pub fn discard(&self) {
-        if let Err(error) =
-            rustix::fs::unlinkat(&self.parent, self.temp_name.as_str(), AtFlags::empty())
+        let Some(parent) = &self.named_in else {
+            return;
+        };
+        if let Err(error) = rustix::fs::unlinkat(parent, self.temp_name.as_str(), AtFlags::empty())
         {
             tracing::warn!(path = %self.path, temp_name = %self.temp_name, %error, "failed to delete a temporary upload file");
         }
     }
+}
+
+/// Opens the deepest existing directory on the way to `dir` (absolute inside the devbox).
+/// Returns it and whether it is `dir` itself.
+fn open_nearest_dir(
+    root_fd: &OwnedFd,
+    dir: &Path,
+    path: &str,
+) -> Result<(OwnedFd, bool), FileError> {
+    let mut prefix = PathBuf::from("/");
+    let mut nearest = open_dir(root_fd, &prefix).map_err(|errno| map_errno(errno, "open", path))?;
+    for component in dir.components() {
+        let next = match component {
+            Component::Normal(name) => prefix.join(name),
+            Component::ParentDir => prefix.join(".."),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => continue,
+        };
+        match open_dir(root_fd, &next) {
+            Ok(fd) => {
+                nearest = fd;
+                prefix = next;
+            }
+            Err(Errno::NOENT) => return Ok((nearest, false)),
+            Err(errno) => return Err(map_errno(errno, "open a parent directory of", path)),
+        }
+    }
+    Ok((nearest, true))
 }
 
 fn open_root(root: &Path, path: &str) -> Result<OwnedFd, FileError> {
@@ -369,8 +466,8 @@ mod tests {
         let root = tempfile::tempdir().expect("temporary directory");
         let mut staged = stage_file(root.path(), "/d/e/f.bin", ".tmp-1").expect("stage");
         staged.file.write_all(b"data").expect("write");
-        assert!(!root.path().join("d/e/f.bin").exists());
-        assert!(root.path().join("d/e/.tmp-1").exists());
+        let entries = std::fs::read_dir(root.path()).expect("list root").count();
+        assert_eq!(entries, 0, "nothing is visible before the commit");
 
         staged.commit().expect("commit");
         assert_eq!(

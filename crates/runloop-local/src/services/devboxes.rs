@@ -15,6 +15,7 @@ use runloop_types::{
 use tokio::time::Instant;
 
 use super::create_params::plan_boot;
+use super::logs::DevboxLog;
 use super::runtime::DevboxRuntime;
 use super::{hold_duration, ListQuery, Services};
 use crate::clock::now_ms;
@@ -70,7 +71,8 @@ impl Services {
             },
         }
 
-        let runtime = Arc::new(DevboxRuntime::new(self.shutdown.child_token()));
+        let log = DevboxLog::new(self.store.clone(), id.clone());
+        let runtime = Arc::new(DevboxRuntime::new(self.shutdown.child_token(), log));
         runtime.set_plan(plan);
         let boot_guard = runtime.sandbox.clone().write_owned().await;
         self.runtimes_lock().insert(id.clone(), runtime);

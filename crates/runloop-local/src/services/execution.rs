@@ -1,10 +1,10 @@
 //! One command in a devbox: its status, output, stdin and the task that follows it.
 
+use std::ffi::OsStr;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use runloop_types::{DevboxAsyncExecutionDetailView, DevboxExecutionDetailView, ExecutionStatus};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -12,15 +12,16 @@ use tokio::process::{Child, ChildStdin};
 use tokio::sync::{mpsc, watch};
 
 use super::output::{OutputLog, ReadPlan};
-use crate::sandbox::CommandSignal;
-
-/// Time output is still read after the command's shell exited. A background process that
-/// inherited the pipes can keep them open forever, so the execution completes when the
-/// shell exits and not when the pipes close.
-const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(200);
+use super::pipe_readers::wait_for_readers;
+use crate::sandbox::{CommandGroup, CommandSignal, CommandSpec, RunningCommand, Sandbox};
+use crate::store::{ExecutionRecord, Store};
 
 /// Size of one read from a command's stdout or stderr.
 const READ_CHUNK: usize = 64 * 1024;
+
+/// Size of one read from a pipe that a background process kept open after the execution
+/// completed. Those bytes are discarded, so a small buffer keeps idle readers cheap.
+const DISCARD_CHUNK: usize = 4 * 1024;
 
 /// Bytes of stdin that may wait for the command to read them before `send_std_in`
 /// rejects more.
@@ -64,6 +65,8 @@ pub struct ExecutionSpec {
     pub attach_stdin: bool,
     /// Directory for the spill files of its output; `None` keeps only the memory window.
     pub spill_dir: Option<std::path::PathBuf>,
+    /// State database that receives the execution's final state when it completes.
+    pub store: Option<Arc<Store>>,
 }
 
 /// A command started, or queued to start, in a devbox.
@@ -81,6 +84,7 @@ pub struct Execution {
     status: watch::Sender<ExecutionStatus>,
     /// Bumped after every append to stdout or stderr and on completion.
     output_changes: watch::Sender<u64>,
+    store: Option<Arc<Store>>,
 }
 
 #[derive(Debug)]
@@ -93,23 +97,26 @@ struct ExecutionState {
 }
 
 /// Stage of an execution, for kill and signal bookkeeping.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 enum Progress {
     /// Not started; a kill completes it at once.
     Waiting,
     /// Being spawned; a signal is kept and sent once the process exists.
     Starting { pending: Option<CommandSignal> },
-    /// Running as the process group led by this host pid.
-    Running { launcher: u32 },
+    /// Running as `command`. `stdin_pipe` is the inode of its stdin pipe when it has one.
+    Running {
+        command: RunningCommand,
+        stdin_pipe: Option<u64>,
+    },
     /// Exited, or never ran.
     Done,
 }
 
 /// Action that the caller of [`Execution::request_signal`] must take.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum SignalDelivery {
-    /// Send the signal to the command whose launcher has this host pid.
-    Send(u32),
+    /// Send the signal to this running command.
+    Send(RunningCommand),
     /// Nothing: the signal was recorded, or the execution never started and was completed.
     Handled,
     /// The execution has completed already.
@@ -123,8 +130,8 @@ pub enum SignalDelivery {
 pub enum StdinOutcome {
     /// Queued; it reaches the command in order.
     Queued,
-    /// A write to the command's stdin failed earlier, or the command never started;
-    /// nothing was queued.
+    /// The command's stdin is closed: the command closed it, a write to it failed, or the
+    /// command never started. Nothing was queued.
     Closed,
     /// The execution was not started with `attach_stdin`.
     NotAttached,
@@ -186,7 +193,57 @@ impl Execution {
             state: Mutex::new(state),
             status: watch::channel(ExecutionStatus::Running).0,
             output_changes: watch::channel(0).0,
+            store: spec.store,
         })
+    }
+
+    /// Recreates an execution of an earlier server run from its stored record. It has no
+    /// process and no stdin, and its output streams start at the kept bytes.
+    pub fn restore(record: ExecutionRecord) -> Arc<Self> {
+        let stdin = record.attach_stdin.then(|| StdinQueue {
+            sender: None,
+            receiver: None,
+            pending: Arc::default(),
+            broken: Arc::default(),
+            eof_sent: false,
+        });
+        let state = ExecutionState {
+            exit_status: record.exit_status,
+            stdout: OutputLog::restored(record.stdout),
+            stderr: OutputLog::restored(record.stderr),
+            progress: Progress::Done,
+            stdin,
+        };
+        Arc::new(Self {
+            id: record.id,
+            devbox_id: record.devbox_id,
+            command: record.command,
+            shell_name: record.shell_name,
+            state: Mutex::new(state),
+            status: watch::channel(record.status).0,
+            output_changes: watch::channel(0).0,
+            store: None,
+        })
+    }
+
+    /// Builds the record the state database keeps, with the memory window as output.
+    pub fn record(&self) -> ExecutionRecord {
+        let state = self.lock();
+        let status = match state.exit_status {
+            Some(_) => ExecutionStatus::Completed,
+            None => self.status(),
+        };
+        ExecutionRecord {
+            id: self.id.clone(),
+            devbox_id: self.devbox_id.clone(),
+            command: self.command.clone(),
+            shell_name: self.shell_name.clone(),
+            attach_stdin: state.stdin.is_some(),
+            status,
+            exit_status: state.exit_status,
+            stdout: state.stdout.stored_output(),
+            stderr: state.stderr.stored_output(),
+        }
     }
 
     /// Current status.
@@ -253,7 +310,7 @@ impl Execution {
     /// the one before it in its named shell.
     pub fn mark_queued(&self) {
         let state = self.lock();
-        if state.progress == Progress::Waiting {
+        if matches!(state.progress, Progress::Waiting) {
             self.status.send_replace(ExecutionStatus::Queued);
         }
     }
@@ -262,7 +319,7 @@ impl Execution {
     /// killed or completed while it waited.
     pub fn begin(&self) -> bool {
         let mut state = self.lock();
-        if state.progress != Progress::Waiting {
+        if !matches!(state.progress, Progress::Waiting) {
             return false;
         }
         state.progress = Progress::Starting { pending: None };
@@ -271,11 +328,64 @@ impl Execution {
         true
     }
 
-    /// Records the started process and hands its stdin to a writer task. Returns a signal
-    /// that arrived while the process was being spawned, which the caller must send now.
-    pub fn attach(&self, child: &mut Child) -> Option<CommandSignal> {
+    /// Starts the command in `sandbox` after [`Self::begin`], in a cgroup of its own named
+    /// after the execution. `spec.group` is replaced by that cgroup, and `startup` works as
+    /// in [`Sandbox::spawn_command_with_startup`]. Returns `None`, with the execution
+    /// completed, when the command could not start.
+    pub async fn start_in(
+        &self,
+        sandbox: &Sandbox,
+        spec: &CommandSpec<'_>,
+        startup: Option<&OsStr>,
+    ) -> Option<Child> {
+        let group = match sandbox.create_command_group(&self.id) {
+            Ok(group) => Arc::new(group),
+            Err(error) => {
+                self.fail_to_start(&format!("{error:#}"));
+                return None;
+            }
+        };
+
+        let spec = CommandSpec {
+            group: Some(&group),
+            ..*spec
+        };
+        let spawned = match startup {
+            Some(startup) => sandbox.spawn_command_with_startup(&spec, startup),
+            None => sandbox.spawn_command(&spec),
+        };
+        let mut child = match spawned {
+            Ok(child) => child,
+            Err(error) => {
+                // No process joined the group, so it is removed at once.
+                group.remove_when_empty().await;
+                self.fail_to_start(&format!("failed to start the command: {error}"));
+                return None;
+            }
+        };
+
+        if let Some((signal, command)) = self.attach(&mut child, group) {
+            if let Err(error) = sandbox.signal_command(&command, signal).await {
+                tracing::error!(devbox_id = %self.devbox_id, execution_id = %self.id, error = %format!("{error:#}"), "failed to signal a command that was killed while it started");
+            }
+        }
+        Some(child)
+    }
+
+    /// Records the started process and its cgroup, and hands its stdin to a writer task.
+    /// Returns a signal that arrived while the process was being spawned, which the caller
+    /// must send now.
+    fn attach(
+        &self,
+        child: &mut Child,
+        group: Arc<CommandGroup>,
+    ) -> Option<(CommandSignal, RunningCommand)> {
         let launcher = child.id();
         let stdin = child.stdin.take();
+        let stdin_pipe = stdin
+            .as_ref()
+            .and_then(|pipe| rustix::fs::fstat(pipe).ok())
+            .map(|stat| stat.st_ino);
         let mut state = self.lock();
 
         if let (Some(queue), Some(pipe)) = (state.stdin.as_mut(), stdin) {
@@ -293,10 +403,15 @@ impl Execution {
             Progress::Starting { pending } => pending,
             _ => None,
         };
-        if let Some(launcher) = launcher {
-            state.progress = Progress::Running { launcher };
-        }
-        pending
+        let command = RunningCommand {
+            launcher: launcher?,
+            group,
+        };
+        state.progress = Progress::Running {
+            command: command.clone(),
+            stdin_pipe,
+        };
+        pending.map(|signal| (signal, command))
     }
 
     /// Decides how `signal` reaches the command. A kill of a command that has not started
@@ -304,7 +419,7 @@ impl Execution {
     pub fn request_signal(&self, signal: CommandSignal) -> SignalDelivery {
         let mut state = self.lock();
         match state.progress {
-            Progress::Running { launcher } => SignalDelivery::Send(launcher),
+            Progress::Running { ref command, .. } => SignalDelivery::Send(command.clone()),
             Progress::Done => SignalDelivery::Completed,
             Progress::Starting { .. } if signal == CommandSignal::Interrupt => {
                 SignalDelivery::NotStarted
@@ -324,22 +439,22 @@ impl Execution {
         }
     }
 
-    /// Queues `text` for the command's stdin.
+    /// Queues `text` for the command's stdin, unless the command can no longer read it.
     pub fn queue_stdin(&self, text: &str) -> StdinOutcome {
+        if let Some(rejection) = self.lock().stdin_rejection() {
+            return rejection;
+        }
+        if self.stdin_closed_by_command() {
+            return StdinOutcome::Closed;
+        }
+
         let mut state = self.lock();
-        let completed = state.exit_status.is_some();
+        if let Some(rejection) = state.stdin_rejection() {
+            return rejection;
+        }
         let Some(queue) = state.stdin.as_mut() else {
             return StdinOutcome::NotAttached;
         };
-        if completed {
-            return StdinOutcome::Completed;
-        }
-        if queue.eof_sent {
-            return StdinOutcome::AfterEof;
-        }
-        if queue.broken.load(Ordering::Acquire) {
-            return StdinOutcome::Closed;
-        }
         if queue.pending.load(Ordering::Acquire) + text.len() > MAX_PENDING_STDIN {
             return StdinOutcome::Full;
         }
@@ -375,6 +490,34 @@ impl Execution {
         match queue.sender.take() {
             Some(sender) if sender.send(StdinMessage::Eof).is_ok() => StdinOutcome::Queued,
             _ => StdinOutcome::Closed,
+        }
+    }
+
+    /// Returns whether the running command has closed its stdin, so that no process of it
+    /// but `nsenter` has the pipe open. `nsenter` keeps its copy until the command exits,
+    /// so writes to the pipe go on succeeding. This reads `/proc`, so it runs without the
+    /// lock.
+    fn stdin_closed_by_command(&self) -> bool {
+        let (command, pipe) = match &self.lock().progress {
+            Progress::Running {
+                command,
+                stdin_pipe: Some(pipe),
+            } => (command.clone(), *pipe),
+            _ => return false,
+        };
+        // NOTE: text queued just before the command closes its stdin still lands in the
+        // pipe that `nsenter` keeps open, so that call returns success and the text is lost.
+        match command.group.pipe_has_reader(pipe, command.launcher) {
+            Ok(reader) => reader == Some(false),
+            Err(error) => {
+                tracing::warn!(
+                    devbox_id = %self.devbox_id,
+                    execution_id = %self.id,
+                    error = %format!("{error:#}"),
+                    "failed to check whether a command still reads its stdin; sending the input"
+                );
+                false
+            }
         }
     }
 
@@ -414,17 +557,8 @@ impl Execution {
             }
         };
 
-        let drain = tokio::time::sleep(DRAIN_AFTER_EXIT);
-        tokio::pin!(drain);
-        for reader in &mut readers {
-            tokio::select! {
-                _ = &mut *reader => {}
-                () = &mut drain => break,
-            }
-        }
-        for reader in &readers {
-            reader.abort();
-        }
+        // Output that arrives later is read and discarded, as `pump` describes.
+        wait_for_readers(&mut readers).await;
         exit_status
     }
 
@@ -446,7 +580,11 @@ impl Execution {
             return;
         }
         state.exit_status = Some(exit_status);
-        state.progress = Progress::Done;
+        let progress = std::mem::replace(&mut state.progress, Progress::Done);
+        if let Progress::Running { command, .. } = progress {
+            // Background processes of the command may keep the group busy for a while.
+            tokio::spawn(async move { command.group.remove_when_empty().await });
+        }
         state.stdout.finish();
         state.stderr.finish();
         if let Some(queue) = state.stdin.as_mut() {
@@ -454,17 +592,29 @@ impl Execution {
         }
         drop(state);
 
+        // Stored before the status changes, so no client sees a completion a restart loses.
+        if let Some(store) = &self.store {
+            super::executions::store_completion(store, &self.record());
+        }
         self.status.send_replace(ExecutionStatus::Completed);
         self.output_changes
             .send_modify(|version| *version = version.wrapping_add(1));
     }
 
+    /// Appends what `pipe` delivers to `stream` until the pipe closes. After completion
+    /// the bytes are discarded but still read, because a background process that kept the
+    /// pipe would get SIGPIPE at its next write if the pipe closed.
     async fn pump(self: Arc<Self>, mut pipe: impl AsyncRead + Unpin, stream: OutputStream) {
         let mut chunk = vec![0u8; READ_CHUNK];
         loop {
             match pipe.read(&mut chunk).await {
                 Ok(0) => return,
-                Ok(count) => self.append(stream, &chunk[..count]),
+                Ok(count) => {
+                    let kept = self.append(stream, &chunk[..count]);
+                    if !kept && chunk.len() > DISCARD_CHUNK {
+                        chunk = vec![0u8; DISCARD_CHUNK];
+                    }
+                }
                 Err(error) => {
                     tracing::warn!(devbox_id = %self.devbox_id, execution_id = %self.id, %error, "failed to read command output");
                     return;
@@ -473,16 +623,19 @@ impl Execution {
         }
     }
 
-    fn append(&self, stream: OutputStream, bytes: &[u8]) {
+    /// Appends `bytes` to `stream` and returns true, or returns false and drops them once
+    /// the execution has completed.
+    fn append(&self, stream: OutputStream, bytes: &[u8]) -> bool {
         {
             let mut state = self.lock();
             if state.exit_status.is_some() {
-                return;
+                return false;
             }
             state.log_mut(stream).append(bytes);
         }
         self.output_changes
             .send_modify(|version| *version = version.wrapping_add(1));
+        true
     }
 
     fn lock(&self) -> MutexGuard<'_, ExecutionState> {
@@ -494,6 +647,23 @@ impl Execution {
 }
 
 impl ExecutionState {
+    /// Returns why the command's stdin takes no more text, or `None` when it may.
+    fn stdin_rejection(&self) -> Option<StdinOutcome> {
+        let Some(queue) = &self.stdin else {
+            return Some(StdinOutcome::NotAttached);
+        };
+        if self.exit_status.is_some() {
+            return Some(StdinOutcome::Completed);
+        }
+        if queue.eof_sent {
+            return Some(StdinOutcome::AfterEof);
+        }
+        if queue.broken.load(Ordering::Acquire) {
+            return Some(StdinOutcome::Closed);
+        }
+        None
+    }
+
     fn log(&self, stream: OutputStream) -> &OutputLog {
         match stream {
             OutputStream::Stdout => &self.stdout,

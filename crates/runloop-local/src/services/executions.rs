@@ -1,10 +1,12 @@
 //! Running commands in devboxes: starting them, waiting for them, killing them and writing
 //! to their stdin.
 //!
-//! Execution records live in memory, in the runtime of their devbox, for the life of the
-//! server process. After a restart every old execution id is unknown (404).
+//! An execution lives in memory, in the runtime of its devbox, while this server process
+//! runs. Its record is also written to the state database when it is created and again,
+//! with its final output, when it completes. After a restart the stored record serves
+//! every read; executions that a previous run left unfinished are completed at startup by
+//! [`finish_interrupted_executions`].
 
-use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,13 +21,17 @@ use runloop_types::{
 use tokio::process::Child;
 use tokio::time::Instant;
 
-use super::execution::{Execution, ExecutionSpec, SignalDelivery, StdinOutcome};
+use super::environment::devbox_environment;
+use super::execution::{Execution, ExecutionSpec, SignalDelivery, StdinOutcome, EXIT_NOT_RUN};
+use super::logs::{exit_entry, start_entry};
 use super::runtime::DevboxRuntime;
 use super::shells::{parse_state, shell_startup};
 use super::{hold_duration, Services};
+use crate::clock::now_ms;
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::{new_id, EXECUTION_PREFIX};
-use crate::sandbox::{CommandSignal, CommandSpec, HOME_DIR, SANE_PATH};
+use crate::sandbox::{CommandSignal, CommandSpec, RunningCommand};
+use crate::store::{ExecutionRecord, Store};
 
 /// Number of trailing output lines in a view when the request gives no `last_n`.
 pub const DEFAULT_LAST_N: usize = 100;
@@ -208,8 +214,8 @@ impl Services {
             CommandSignal::KillShell
         };
 
-        if let SignalDelivery::Send(launcher) = execution.request_signal(signal) {
-            self.signal_command(devbox_id, launcher, signal).await?;
+        if let SignalDelivery::Send(command) = execution.request_signal(signal) {
+            self.signal_command(devbox_id, &command, signal).await?;
         }
         self.wait_until_completed(&execution, KILL_WAIT).await;
         Ok(execution.view(DEFAULT_LAST_N))
@@ -218,10 +224,9 @@ impl Services {
     /// Writes `params.text` to the command's stdin, then delivers `params.signal`: `EOF`
     /// closes stdin, `INTERRUPT` sends SIGINT to the command's process group as Ctrl-C
     /// would. Text reaches the command in the order it was sent; input sent while the
-    /// command is queued waits for it to start. `success` is false once a write to the
-    /// pipe has failed, which happens only when no process has the pipe open for reading.
-    /// `nsenter` keeps it open until the command exits, so a command that only closed its
-    /// stdin still gets `true`.
+    /// command is queued waits for it to start. `success` is always true: input that the
+    /// command can no longer read, because it has completed or closed its stdin, or
+    /// because an EOF was sent, is rejected with a 400 error that names the cause.
     pub async fn send_std_in(
         &self,
         devbox_id: &str,
@@ -241,18 +246,17 @@ impl Services {
             )));
         }
 
-        let mut success = true;
         if let Some(text) = &params.text {
-            success = stdin_accepted(execution_id, execution.queue_stdin(text))?;
+            stdin_accepted(execution_id, execution.queue_stdin(text))?;
         }
         match params.signal {
-            Some(StdinSignal::Eof) if success => {
-                success = stdin_accepted(execution_id, execution.queue_stdin_eof())?;
+            Some(StdinSignal::Eof) => {
+                stdin_accepted(execution_id, execution.queue_stdin_eof())?;
             }
-            Some(StdinSignal::Interrupt) if success => {
+            Some(StdinSignal::Interrupt) => {
                 match execution.request_signal(CommandSignal::Interrupt) {
-                    SignalDelivery::Send(launcher) => {
-                        self.signal_command(devbox_id, launcher, CommandSignal::Interrupt)
+                    SignalDelivery::Send(command) => {
+                        self.signal_command(devbox_id, &command, CommandSignal::Interrupt)
                             .await?;
                     }
                     SignalDelivery::Completed => {
@@ -266,30 +270,37 @@ impl Services {
                     }
                 }
             }
-            _ => {}
+            None => {}
         }
 
         Ok(SendStdInResult {
             devbox_id: devbox_id.to_owned(),
             execution_id: execution_id.to_owned(),
-            success,
+            success: true,
         })
     }
 
-    /// Returns the execution `execution_id` of devbox `devbox_id`, or a 404 error.
+    /// Returns the execution `execution_id` of devbox `devbox_id`: the live one of this
+    /// server run, else one restored from the state database, else a 404 error.
     pub(super) fn find_execution(
         &self,
         devbox_id: &str,
         execution_id: &str,
     ) -> ServiceResult<Arc<Execution>> {
         self.devbox_record(devbox_id)?;
-        self.runtime(devbox_id)
-            .and_then(|runtime| runtime.execution(execution_id))
-            .ok_or_else(|| {
-                ServiceError::NotFound(format!(
-                    "execution {execution_id} not found in devbox {devbox_id}"
-                ))
-            })
+        let live = self
+            .runtime(devbox_id)
+            .and_then(|runtime| runtime.execution(execution_id));
+        if let Some(execution) = live {
+            return Ok(execution);
+        }
+
+        match self.store.get_execution(devbox_id, execution_id)? {
+            Some(record) => Ok(Execution::restore(record)),
+            None => Err(ServiceError::NotFound(format!(
+                "execution {execution_id} not found in devbox {devbox_id}"
+            ))),
+        }
     }
 
     async fn start_command(
@@ -308,8 +319,7 @@ impl Services {
             ));
         }
         let runtime = self.running_devbox(devbox_id, "run commands")?;
-        let environment =
-            command_environment(&self.devbox_record(devbox_id)?.environment_variables);
+        let environment = devbox_environment(&self.devbox_record(devbox_id)?.environment_variables);
         let spill_dir = {
             let sandbox = runtime.sandbox.read().await;
             let Some(running) = sandbox.as_ref() else {
@@ -327,6 +337,7 @@ impl Services {
             shell_name: request.shell_name,
             attach_stdin: request.attach_stdin,
             spill_dir: Some(spill_dir),
+            store: Some(self.store.clone()),
         });
         if let Err(existing) = runtime.add_execution(execution.clone(), request.command_id.clone())
         {
@@ -340,6 +351,18 @@ impl Services {
         if previous.is_some() {
             execution.mark_queued();
         }
+
+        let record = execution.record();
+        if let Err(error) = self
+            .store
+            .insert_execution(&record, now_ms(), &start_entry(&record))
+        {
+            execution.fail_to_start("the execution could not be stored in the state database");
+            return Err(ServiceError::Internal(error.context(format!(
+                "failed to store execution {} of devbox {devbox_id}; the command did not run",
+                execution.id
+            ))));
+        }
         tokio::spawn(run_command(
             runtime.clone(),
             execution.clone(),
@@ -349,11 +372,11 @@ impl Services {
         Ok(execution)
     }
 
-    /// Sends `signal` to the running command led by `launcher` in devbox `devbox_id`.
+    /// Sends `signal` to `command`, running in devbox `devbox_id`.
     async fn signal_command(
         &self,
         devbox_id: &str,
-        launcher: u32,
+        command: &RunningCommand,
         signal: CommandSignal,
     ) -> ServiceResult<()> {
         let Some(runtime) = self.runtime(devbox_id) else {
@@ -362,7 +385,8 @@ impl Services {
         let sandbox = runtime.sandbox.read().await;
         if let Some(running) = sandbox.as_ref() {
             running
-                .signal_command(launcher, signal)
+                .signal_command(command, signal)
+                .await
                 .with_context(|| format!("failed to signal a command in devbox {devbox_id}"))?;
         }
         Ok(())
@@ -379,6 +403,43 @@ impl Services {
         })
         .await;
     }
+}
+
+/// Writes the final state of a completed execution and its exit entry in the devbox log. A
+/// failure is logged and not returned, because the command has completed either way. The
+/// stored record then stays unfinished, and the next server start completes it as
+/// [`finish_interrupted_executions`] describes.
+pub(super) fn store_completion(store: &Store, record: &ExecutionRecord) {
+    if let Err(error) = store.complete_execution(record, &exit_entry(record)) {
+        tracing::error!(devbox_id = %record.devbox_id, execution_id = %record.id, error = %format!("{error:#}"), "failed to store a completed execution");
+    }
+}
+
+/// Completes every execution that a previous server run left `queued` or `running`, and
+/// returns their ids. Their processes ended with the previous run, so each one becomes
+/// `completed` with exit status -1 and a last stderr line that explains the server stopped.
+/// Call once at startup, before serving.
+///
+/// NOTE: output is stored only at completion, so what these commands wrote before the stop
+/// is lost.
+pub fn finish_interrupted_executions(store: &Store) -> anyhow::Result<Vec<String>> {
+    store.finish_unfinished_executions(now_ms(), |record| {
+        let note = match record.status {
+            ExecutionStatus::Queued => "the server stopped before the command started",
+            _ => "the server stopped while the command ran, so its exit status is unknown",
+        };
+        record.status = ExecutionStatus::Completed;
+        record.exit_status = Some(EXIT_NOT_RUN);
+        let stderr = &mut record.stderr.bytes;
+        if !stderr.is_empty() && !stderr.ends_with(b"\n") {
+            stderr.push(b'\n');
+        }
+        stderr.extend_from_slice(format!("runloop-local: {note}\n").as_bytes());
+
+        let mut entry = exit_entry(record);
+        entry.message = Some(format!("{note}; exit status {EXIT_NOT_RUN} recorded"));
+        entry
+    })
 }
 
 /// Returns the earlier execution of a repeated `command_id`, or a conflict when the new
@@ -483,37 +544,24 @@ async fn launch(
         environment,
         attach_stdin: execution.has_stdin(),
         state_file: state_file.as_deref(),
+        group: None,
     };
-    let spawned = match startup {
-        Some(startup) => running.spawn_command_with_startup(&spec, startup),
-        None => running.spawn_command(&spec),
-    };
-    let mut child = match spawned {
-        Ok(child) => child,
-        Err(error) => {
-            execution.fail_to_start(&format!("failed to start the command: {error}"));
-            return None;
-        }
-    };
-
-    if let (Some(signal), Some(launcher)) = (execution.attach(&mut child), child.id()) {
-        if let Err(error) = running.signal_command(launcher, signal) {
-            tracing::error!(devbox_id = %execution.devbox_id, execution_id = %execution.id, error = %format!("{error:#}"), "failed to signal a command that was killed while it started");
-        }
-    }
+    let child = execution.start_in(running, &spec, startup).await?;
     Some((child, state_file))
 }
 
-/// Maps the outcome of queueing stdin to `success`, or to the error for a request that
-/// cannot succeed.
-fn stdin_accepted(execution_id: &str, outcome: StdinOutcome) -> ServiceResult<bool> {
+/// Maps the outcome of queueing stdin to the error for input the command cannot read. A
+/// full queue is a 409, which the official clients retry; the other rejections are final.
+fn stdin_accepted(execution_id: &str, outcome: StdinOutcome) -> ServiceResult<()> {
     match outcome {
-        StdinOutcome::Queued => Ok(true),
-        StdinOutcome::Closed => Ok(false),
+        StdinOutcome::Queued => Ok(()),
+        StdinOutcome::Closed => Err(ServiceError::InvalidRequest(format!(
+            "execution {execution_id} has closed its stdin; it reads no more input"
+        ))),
         StdinOutcome::NotAttached => Err(ServiceError::InvalidRequest(format!(
             "execution {execution_id} was not started with attach_stdin: true"
         ))),
-        StdinOutcome::AfterEof => Err(ServiceError::Conflict(format!(
+        StdinOutcome::AfterEof => Err(ServiceError::InvalidRequest(format!(
             "the stdin of execution {execution_id} was closed by an EOF signal; it accepts no \
              more input"
         ))),
@@ -527,7 +575,7 @@ fn stdin_accepted(execution_id: &str, outcome: StdinOutcome) -> ServiceResult<bo
 }
 
 fn completed_error(execution_id: &str) -> ServiceError {
-    ServiceError::Conflict(format!(
+    ServiceError::InvalidRequest(format!(
         "execution {execution_id} has completed; it reads no more input"
     ))
 }
@@ -538,25 +586,4 @@ fn status_name(status: ExecutionStatus) -> &'static str {
         ExecutionStatus::Running => "running",
         ExecutionStatus::Completed => "completed",
     }
-}
-
-/// Returns the environment of a command: a fixed base, overridden by the devbox's
-/// `environment_variables`.
-fn command_environment(devbox_variables: &BTreeMap<String, String>) -> Vec<(OsString, OsString)> {
-    let mut environment: BTreeMap<String, String> = [
-        ("PATH", SANE_PATH),
-        ("HOME", HOME_DIR),
-        ("USER", "root"),
-        ("LOGNAME", "root"),
-        ("SHELL", "/bin/bash"),
-        ("LANG", "C.UTF-8"),
-    ]
-    .into_iter()
-    .map(|(name, value)| (name.to_owned(), value.to_owned()))
-    .collect();
-    environment.extend(devbox_variables.clone());
-    environment
-        .into_iter()
-        .map(|(name, value)| (OsString::from(name), OsString::from(value)))
-        .collect()
 }

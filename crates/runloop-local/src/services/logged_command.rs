@@ -5,19 +5,15 @@
 use std::ffi::{OsStr, OsString};
 use std::os::unix::process::ExitStatusExt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Child;
 
 use super::logs::{log_entry, LogLevel, LogSource, MAX_MESSAGE_BYTES};
+use super::pipe_readers::wait_for_readers;
 use super::runtime::DevboxRuntime;
 use crate::sandbox::CommandSpec;
-
-/// Time the exit of a command waits for the rest of its output. A background process may
-/// keep the pipes open forever, so the exit is logged after this time at the latest.
-const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(200);
 
 /// Size of one read from a command's stdout or stderr.
 const READ_CHUNK: usize = 16 * 1024;
@@ -48,6 +44,7 @@ impl LoggedCommand {
                 environment,
                 attach_stdin: false,
                 state_file: None,
+                group: None,
             })
             .with_context(|| format!("failed to start `{}` in the devbox", self.command))
     }
@@ -85,17 +82,9 @@ impl LoggedCommand {
             }
         };
 
-        // A reader still running after the drain belongs to a background process that
-        // kept the pipe, such as a daemon a launch command started. It goes on logging
-        // until that process exits, because closing the pipe would kill it with SIGPIPE.
-        let drain = tokio::time::sleep(DRAIN_AFTER_EXIT);
-        tokio::pin!(drain);
-        for reader in &mut readers {
-            tokio::select! {
-                _ = &mut *reader => {}
-                () = &mut drain => break,
-            }
-        }
+        // A reader of a pipe that a daemon kept open goes on logging until the daemon
+        // closes it.
+        wait_for_readers(&mut readers).await;
 
         let level = if exit_code == 0 {
             LogLevel::Info

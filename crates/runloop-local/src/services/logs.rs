@@ -1,15 +1,16 @@
 //! The devbox log returned by `GET /v1/devboxes/{id}/logs`: output and exit codes of launch
 //! commands, suspend commands and the entrypoint, the start and exit of each execution, and
-//! file writes. It is kept in memory, so a devbox of an earlier server run has no log.
+//! file writes. Entries are stored in the state database as they are made, at most 10,000
+//! per devbox (the oldest are deleted first), so the log of a devbox survives a server
+//! restart.
 
-use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use runloop_types::DevboxLogEntry;
 
 use crate::clock::now_ms;
-
-/// Maximum number of entries kept per devbox; the oldest are dropped first.
-const MAX_ENTRIES: usize = 10_000;
+use crate::store::{ExecutionRecord, Store};
 
 /// Maximum length of one message in bytes. A longer output line is split into several
 /// entries.
@@ -72,78 +73,137 @@ pub fn log_entry(source: LogSource, level: LogLevel, message: impl Into<String>)
     }
 }
 
-/// The entries of one devbox, oldest first.
-#[derive(Debug, Default)]
+/// Builds the entry for the start of an execution.
+pub fn start_entry(record: &ExecutionRecord) -> DevboxLogEntry {
+    let mut entry = log_entry(LogSource::Exec, LogLevel::Info, "command started");
+    entry.cmd = Some(record.command.clone());
+    entry.cmd_id = Some(record.id.clone());
+    entry.shell_name = record.shell_name.clone();
+    entry
+}
+
+/// Builds the entry for the exit of a completed execution: level `error` unless the exit
+/// status is 0.
+pub fn exit_entry(record: &ExecutionRecord) -> DevboxLogEntry {
+    let (level, outcome) = match record.exit_status {
+        Some(0) => (LogLevel::Info, "0".to_owned()),
+        Some(code) => (LogLevel::Error, code.to_string()),
+        None => (LogLevel::Error, "unknown".to_owned()),
+    };
+    let mut entry = log_entry(
+        LogSource::Exec,
+        level,
+        format!("command exited with status {outcome}"),
+    );
+    entry.exit_code = record.exit_status;
+    entry.cmd = Some(record.command.clone());
+    entry.cmd_id = Some(record.id.clone());
+    entry.shell_name = record.shell_name.clone();
+    entry
+}
+
+/// Writer of the log of one devbox.
+#[derive(Debug)]
 pub struct DevboxLog {
-    entries: VecDeque<DevboxLogEntry>,
+    store: Arc<Store>,
+    devbox_id: String,
+    /// Set after a failed write, so a broken database logs one error per outage rather
+    /// than one per line of output.
+    failing: AtomicBool,
 }
 
 impl DevboxLog {
-    /// Appends `entry`, dropping the oldest entry when the log is full.
-    pub fn push(&mut self, entry: DevboxLogEntry) {
-        if self.entries.len() == MAX_ENTRIES {
-            self.entries.pop_front();
+    /// Creates the writer of the log of devbox `devbox_id`.
+    pub fn new(store: Arc<Store>, devbox_id: String) -> Self {
+        Self {
+            store,
+            devbox_id,
+            failing: AtomicBool::new(false),
         }
-        self.entries.push_back(entry);
     }
 
-    /// Returns the entries whose `cmd_id` is `execution_id` and whose `shell_name` is
-    /// `shell_name`; a filter that is `None` matches every entry.
-    pub fn matching(
-        &self,
-        execution_id: Option<&str>,
-        shell_name: Option<&str>,
-    ) -> Vec<DevboxLogEntry> {
-        self.entries
-            .iter()
-            .filter(|entry| execution_id.is_none_or(|id| entry.cmd_id.as_deref() == Some(id)))
-            .filter(|entry| shell_name.is_none_or(|name| entry.shell_name.as_deref() == Some(name)))
-            .cloned()
-            .collect()
+    /// Appends `entry`. A failed write drops the entry and is logged, because the action
+    /// the entry describes has happened either way.
+    pub fn push(&self, entry: DevboxLogEntry) {
+        match self.store.append_devbox_log(&self.devbox_id, &entry) {
+            Ok(()) => {
+                if self.failing.swap(false, Ordering::Relaxed) {
+                    tracing::info!(devbox_id = %self.devbox_id, "devbox log entries are stored again");
+                }
+            }
+            Err(error) => {
+                if !self.failing.swap(true, Ordering::Relaxed) {
+                    tracing::error!(devbox_id = %self.devbox_id, error = %format!("{error:#}"), "failed to store a devbox log entry, so entries are dropped until a write succeeds");
+                }
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use runloop_types::ExecutionStatus;
+
     use super::*;
+    use crate::store::test_support::{insert_test_devbox, temp_store};
+    use crate::store::StoredOutput;
 
-    fn exec_entry(cmd_id: &str, shell_name: Option<&str>) -> DevboxLogEntry {
-        let mut entry = log_entry(LogSource::Exec, LogLevel::Info, "started");
-        entry.cmd_id = Some(cmd_id.to_owned());
-        entry.shell_name = shell_name.map(str::to_owned);
-        entry
-    }
-
-    #[test]
-    fn filters_by_execution_and_shell() {
-        let mut log = DevboxLog::default();
-        log.push(exec_entry("exe_a", None));
-        log.push(exec_entry("exe_b", Some("s1")));
-        log.push(log_entry(LogSource::Files, LogLevel::Info, "wrote"));
-
-        assert_eq!(log.matching(None, None).len(), 3);
-        let by_execution = log.matching(Some("exe_a"), None);
-        assert_eq!(by_execution.len(), 1);
-        assert_eq!(by_execution[0].cmd_id.as_deref(), Some("exe_a"));
-        let by_shell = log.matching(None, Some("s1"));
-        assert_eq!(by_shell.len(), 1);
-        assert_eq!(by_shell[0].cmd_id.as_deref(), Some("exe_b"));
-        assert!(log.matching(Some("exe_a"), Some("s1")).is_empty());
-    }
-
-    #[test]
-    fn drops_oldest_when_full() {
-        let mut log = DevboxLog::default();
-        for index in 0..MAX_ENTRIES + 5 {
-            log.push(log_entry(
-                LogSource::Files,
-                LogLevel::Info,
-                index.to_string(),
-            ));
+    fn record(exit_status: Option<i32>) -> ExecutionRecord {
+        ExecutionRecord {
+            id: "exe_1".to_owned(),
+            devbox_id: "dbx_1".to_owned(),
+            command: "exit 4".to_owned(),
+            shell_name: Some("s1".to_owned()),
+            attach_stdin: false,
+            status: ExecutionStatus::Completed,
+            exit_status,
+            stdout: StoredOutput::default(),
+            stderr: StoredOutput::default(),
         }
-        let entries = log.matching(None, None);
-        assert_eq!(entries.len(), MAX_ENTRIES);
-        assert_eq!(entries[0].message.as_deref(), Some("5"));
+    }
+
+    #[test]
+    fn exit_entry_carries_command_fields() {
+        let entry = exit_entry(&record(Some(4)));
+        assert_eq!(entry.exit_code, Some(4));
+        assert_eq!(entry.level, "error");
+        assert_eq!(entry.cmd.as_deref(), Some("exit 4"));
+        assert_eq!(entry.cmd_id.as_deref(), Some("exe_1"));
+        assert_eq!(entry.shell_name.as_deref(), Some("s1"));
+        assert_eq!(
+            entry.message.as_deref(),
+            Some("command exited with status 4")
+        );
+
+        assert_eq!(exit_entry(&record(Some(0))).level, "info");
+    }
+
+    #[test]
+    fn pushed_entries_are_stored_in_order() {
+        let (_dir, store) = temp_store();
+        let store = Arc::new(store);
+        insert_test_devbox(&store, "dbx_1");
+        let log = DevboxLog::new(store.clone(), "dbx_1".to_owned());
+
+        log.push(start_entry(&record(None)));
+        log.push(log_entry(LogSource::Files, LogLevel::Info, "wrote"));
+        let entries = store.devbox_logs("dbx_1", None, None).expect("logs");
+        let sources: Vec<_> = entries.iter().map(|entry| entry.source.as_str()).collect();
+        assert_eq!(sources, ["exec", "files"]);
+    }
+
+    #[test]
+    fn failed_push_is_dropped() {
+        let (_dir, store) = temp_store();
+        let store = Arc::new(store);
+        let log = DevboxLog::new(store.clone(), "dbx_missing".to_owned());
+
+        log.push(log_entry(LogSource::Files, LogLevel::Info, "lost"));
+        assert!(log.failing.load(Ordering::Relaxed));
+        assert!(store
+            .devbox_logs("dbx_missing", None, None)
+            .expect("logs")
+            .is_empty());
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod logged_command;
 mod logs;
 mod output;
 mod paging;
+mod pipe_readers;
 mod runtime;
 mod shells;
 mod snapshots;
@@ -27,6 +28,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use runloop_types::ExecutionStatus;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -39,10 +41,11 @@ use crate::store::Store;
 
 pub use capture::CaptureSettings;
 pub use execution::OutputStream;
+pub use executions::finish_interrupted_executions;
 pub use paging::ListQuery;
 use runtime::DevboxRuntime;
 pub use streams::{OutputCursor, StreamFailure};
-pub use transfer::UploadBody;
+pub use transfer::{ReceivedUpload, UploadBody};
 
 /// The service layer of one server instance.
 pub struct Services {
@@ -87,7 +90,9 @@ impl Services {
     }
 
     /// Stops every devbox, marks each one `shutdown`, and unmounts the base layer. Waits for
-    /// boots and cancelled captures to finish first.
+    /// boots and cancelled captures to finish first, and after the stops waits up to
+    /// [`EXECUTION_SETTLE`] for the killed commands to complete, so their records are
+    /// stored as killed rather than completed at the next start.
     pub async fn shut_down(self: &Arc<Self>) {
         self.shutdown.cancel();
         let runtimes: Vec<(String, Arc<DevboxRuntime>)> = self
@@ -103,7 +108,7 @@ impl Services {
         self.background.wait().await;
 
         let mut stops = JoinSet::new();
-        for (id, runtime) in runtimes {
+        for (id, runtime) in runtimes.clone() {
             let services = self.clone();
             stops.spawn(async move {
                 if let Err(error) = services.stop_runtime(&id, &runtime, None).await {
@@ -112,6 +117,7 @@ impl Services {
             });
         }
         while stops.join_next().await.is_some() {}
+        wait_for_executions(&runtimes).await;
 
         if let Err(error) = self.engine.close().await {
             tracing::error!(error = %format!("{error:#}"), "failed to release the base layer and cgroup");
@@ -146,6 +152,39 @@ impl Services {
             }
             Err(error) => tracing::error!(%error, "the layer garbage collection task failed"),
         }
+    }
+}
+
+/// Maximum time server shutdown waits for the commands of the stopped devboxes to
+/// complete. A killed command completes once its shell has exited and its output has been
+/// read for up to 200 ms more.
+const EXECUTION_SETTLE: Duration = Duration::from_secs(2);
+
+/// Waits up to [`EXECUTION_SETTLE`] for every unfinished execution of `runtimes` to
+/// complete, and logs the ids of those that did not.
+async fn wait_for_executions(runtimes: &[(String, Arc<DevboxRuntime>)]) {
+    let unfinished: Vec<_> = runtimes
+        .iter()
+        .flat_map(|(_, runtime)| runtime.unfinished_executions())
+        .collect();
+    let all_completed = async {
+        for execution in &unfinished {
+            let mut status = execution.subscribe();
+            let _ = status
+                .wait_for(|status| *status == ExecutionStatus::Completed)
+                .await;
+        }
+    };
+    if tokio::time::timeout(EXECUTION_SETTLE, all_completed)
+        .await
+        .is_err()
+    {
+        let ids: Vec<&str> = unfinished
+            .iter()
+            .filter(|execution| execution.status() != ExecutionStatus::Completed)
+            .map(|execution| execution.id.as_str())
+            .collect();
+        tracing::warn!(execution_ids = ?ids, "executions did not complete before server shutdown, so the next start records them as interrupted");
     }
 }
 

@@ -10,6 +10,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use crate::store::StoredOutput;
+
 /// Bytes of each stream kept in memory after a trim. Once output exceeds it, the window
 /// contains between this and twice this many bytes while the command runs, and this many
 /// after it has exited.
@@ -73,6 +75,27 @@ impl OutputLog {
             spill_file: None,
             stored: 0,
             spill_failed: false,
+        }
+    }
+
+    /// Recreates a finished stream from its kept bytes, as stored in the state database.
+    /// Bytes before `output.start` read as lost.
+    pub fn restored(output: StoredOutput) -> Self {
+        Self {
+            window: output.bytes,
+            window_start: output.start,
+            spill_path: None,
+            spill_file: None,
+            stored: 0,
+            spill_failed: false,
+        }
+    }
+
+    /// Copies the memory window, the part of the stream the state database keeps.
+    pub fn stored_output(&self) -> StoredOutput {
+        StoredOutput {
+            start: self.window_start,
+            bytes: self.window.clone(),
         }
     }
 
@@ -394,6 +417,30 @@ mod tests {
         assert_eq!(
             output.plan_read(spilled + 1, 2),
             ReadPlan::Memory(data[spilled as usize + 1..spilled as usize + 3].to_vec())
+        );
+    }
+
+    #[test]
+    fn restored_stream_keeps_offsets() {
+        let mut output = OutputLog::new(None);
+        output.append(&vec![b'a'; 2 * WINDOW_BYTES]);
+        output.append(b"\nlast\n");
+        output.finish();
+        let stored = output.stored_output();
+        assert_eq!(stored.start, WINDOW_BYTES as u64 + 6);
+
+        let restored = OutputLog::restored(stored);
+        assert_eq!(restored.len(), output.len());
+        assert_eq!(restored.tail(1, true), output.tail(1, true));
+        assert_eq!(
+            restored.plan_read(0, 10),
+            ReadPlan::Lost {
+                resume_at: WINDOW_BYTES as u64 + 6
+            }
+        );
+        assert_eq!(
+            restored.plan_read(output.len() - 5, 10),
+            ReadPlan::Memory(b"last\n".to_vec())
         );
     }
 

@@ -10,15 +10,15 @@ use tokio_util::sync::CancellationToken;
 
 use super::create_params::BootPlan;
 use super::execution::Execution;
-use super::logs::{log_entry, DevboxLog, LogLevel, LogSource};
+use super::logs::DevboxLog;
 use super::shells::ShellTable;
 use super::timers::Clocks;
 use crate::sandbox::Sandbox;
 
 /// In-memory state of one devbox, besides its database record.
 ///
-/// Lock order: `changes` before `sandbox`; `executions`, `clocks` and `log` are never held
-/// across an `await`.
+/// Lock order: `changes` before `sandbox`. `executions` and `clocks` are never held across
+/// an `await`.
 pub struct DevboxRuntime {
     /// The running sandbox; `None` before boot finishes and after shutdown. Boot and
     /// teardown hold the write lock. Commands, file I/O and captures hold a read lock while
@@ -38,28 +38,7 @@ pub struct DevboxRuntime {
     pub shells: ShellTable,
     executions: Mutex<ExecutionTable>,
     clocks: Arc<Mutex<Clocks>>,
-    log: Arc<Mutex<LogState>>,
-}
-
-/// The devbox log and the executions whose exit it has not recorded yet.
-#[derive(Default)]
-struct LogState {
-    entries: DevboxLog,
-    unfinished: Vec<Arc<Execution>>,
-}
-
-impl LogState {
-    /// Logs the exit of every execution that has completed since the last call, so a read
-    /// of the log right after an execution completes already shows its exit code.
-    fn record_finished(&mut self) {
-        let (finished, unfinished) = std::mem::take(&mut self.unfinished)
-            .into_iter()
-            .partition(|execution| execution.status() == ExecutionStatus::Completed);
-        self.unfinished = unfinished;
-        for execution in finished {
-            self.entries.push(exit_entry(&execution));
-        }
-    }
+    log: DevboxLog,
 }
 
 #[derive(Default)]
@@ -83,9 +62,10 @@ impl Drop for RequestGuard {
 }
 
 impl DevboxRuntime {
-    /// Creates the runtime of a devbox that has not booted yet. `cancel_captures` should be
-    /// a child of the server's shutdown token, so server shutdown also stops captures.
-    pub fn new(cancel_captures: CancellationToken) -> Self {
+    /// Creates the runtime of a devbox that has not booted yet, writing its log to `log`.
+    /// `cancel_captures` should be a child of the server's shutdown token, so server
+    /// shutdown also stops captures.
+    pub fn new(cancel_captures: CancellationToken, log: DevboxLog) -> Self {
         Self {
             sandbox: Arc::default(),
             changes: tokio::sync::Mutex::default(),
@@ -95,7 +75,7 @@ impl DevboxRuntime {
             shells: ShellTable::default(),
             executions: Mutex::default(),
             clocks: Arc::new(Mutex::new(Clocks::new(Instant::now()))),
-            log: Arc::default(),
+            log,
         }
     }
 
@@ -114,10 +94,9 @@ impl DevboxRuntime {
         self.table().by_id.get(execution_id).cloned()
     }
 
-    /// Registers a new execution, and its `command_id` if the caller gave one. Logs the
-    /// execution's start now and its exit code once it completes; the completion also
-    /// counts as activity for the idle timer. When an execution with that `command_id`
-    /// exists, registers nothing and returns it.
+    /// Registers a new execution, and its `command_id` if the caller gave one. Its
+    /// completion counts as activity for the idle timer. When an execution with that
+    /// `command_id` exists, registers nothing and returns it.
     pub fn add_execution(
         &self,
         execution: Arc<Execution>,
@@ -146,17 +125,17 @@ impl DevboxRuntime {
             .any(|execution| execution.status() != ExecutionStatus::Completed)
     }
 
-    fn watch_execution(&self, execution: &Arc<Execution>) {
-        let mut started = log_entry(LogSource::Exec, LogLevel::Info, "command started");
-        started.cmd = Some(execution.command.clone());
-        started.cmd_id = Some(execution.id.clone());
-        started.shell_name = execution.shell_name.clone();
-        let mut log = lock(&self.log);
-        log.entries.push(started);
-        log.unfinished.push(execution.clone());
-        drop(log);
+    /// Returns the executions of the devbox that have not completed.
+    pub fn unfinished_executions(&self) -> Vec<Arc<Execution>> {
+        self.table()
+            .by_id
+            .values()
+            .filter(|execution| execution.status() != ExecutionStatus::Completed)
+            .cloned()
+            .collect()
+    }
 
-        let log = self.log.clone();
+    fn watch_execution(&self, execution: &Arc<Execution>) {
         let clocks = self.clocks.clone();
         let mut status = execution.subscribe();
         tokio::spawn(async move {
@@ -165,7 +144,6 @@ impl DevboxRuntime {
                 .await
                 .is_ok();
             if completed {
-                lock(&log).record_finished();
                 lock(&clocks).active_at = Instant::now();
             }
         });
@@ -173,18 +151,7 @@ impl DevboxRuntime {
 
     /// Appends `entry` to the devbox log.
     pub fn log(&self, entry: DevboxLogEntry) {
-        lock(&self.log).entries.push(entry);
-    }
-
-    /// Returns the log entries that match both filters; `None` matches every entry.
-    pub fn log_entries(
-        &self,
-        execution_id: Option<&str>,
-        shell_name: Option<&str>,
-    ) -> Vec<DevboxLogEntry> {
-        let mut log = lock(&self.log);
-        log.record_finished();
-        log.entries.matching(execution_id, shell_name)
+        self.log.push(entry);
     }
 
     /// Returns the keep-alive and idle clocks.
@@ -214,28 +181,8 @@ impl DevboxRuntime {
     }
 }
 
-/// Builds the log entry for the exit of a completed execution.
-fn exit_entry(execution: &Execution) -> DevboxLogEntry {
-    let exit_code = execution.view(0).exit_status;
-    let (level, outcome) = match exit_code {
-        Some(0) => (LogLevel::Info, "0".to_owned()),
-        Some(code) => (LogLevel::Error, code.to_string()),
-        None => (LogLevel::Error, "unknown".to_owned()),
-    };
-    let mut entry = log_entry(
-        LogSource::Exec,
-        level,
-        format!("command exited with status {outcome}"),
-    );
-    entry.exit_code = exit_code;
-    entry.cmd = Some(execution.command.clone());
-    entry.cmd_id = Some(execution.id.clone());
-    entry.shell_name = execution.shell_name.clone();
-    entry
-}
-
-/// Locks `mutex`, ignoring poison: the maps, clocks and log it guards are updated in single
-/// steps that no panic can leave half done.
+/// Locks `mutex`, ignoring poison: the maps and clocks it guards are updated in single steps
+/// that no panic can leave half done.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()

@@ -1,10 +1,11 @@
 //! Binary file transfer: upload_file and download_file.
 //!
-//! Both stream. An upload is written chunk by chunk into a hidden temporary file next to
-//! its path (`.runloop-upload-<id>`). Once complete, that file is renamed over the path, so
-//! the path shows either the old file or the whole new one, and a failed upload leaves no
-//! trace. A download reads the file from disk as the client receives it. Paths resolve as for
-//! read_file_contents, confined to the devbox. Neither has a size limit.
+//! Both stream. An upload is written chunk by chunk into a file that has no name yet (see
+//! [`rootfs::stage_file`]). Once complete, the file gets a hidden name next to its path
+//! (`.runloop-upload-<id>`) and is renamed over the path, so the path shows either the old
+//! file or the whole new one, and a failed upload leaves no trace. A download reads the
+//! file from disk as the client receives it. Paths resolve as for read_file_contents,
+//! confined to the devbox. Neither has a size limit.
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use anyhow::Context;
 use tokio::io::AsyncWriteExt;
 
 use super::files::{devbox_path, log_file_write, map_file_error, sandbox_root};
+use super::runtime::DevboxRuntime;
 use super::Services;
 use crate::error::{ServiceError, ServiceResult};
 use crate::ids::new_id;
@@ -37,15 +39,26 @@ pub struct Download {
     pub size: u64,
 }
 
+/// An upload whose bytes are all written but that does not appear at its path yet.
+/// [`ReceivedUpload::commit`] renames it over the path; [`ReceivedUpload::discard`]
+/// deletes it.
+pub struct ReceivedUpload {
+    runtime: Arc<DevboxRuntime>,
+    staged: StagedFile,
+    devbox_id: String,
+    path: String,
+    written: u64,
+}
+
 impl Services {
-    /// Writes the bytes of `body` to `path` in the devbox, creating missing parent
-    /// directories, and returns the number of bytes written.
-    pub async fn upload_file(
+    /// Writes the bytes of `body` into a new file for `path` in the devbox, which appears
+    /// at `path` only once [`ReceivedUpload::commit`] runs.
+    pub async fn receive_upload(
         &self,
         devbox_id: &str,
         path: &str,
         body: &mut impl UploadBody,
-    ) -> ServiceResult<u64> {
+    ) -> ServiceResult<ReceivedUpload> {
         let path = devbox_path(path)?;
         let runtime = self.running_devbox(devbox_id, "upload files")?;
 
@@ -60,8 +73,8 @@ impl Services {
                 .context("the upload staging task panicked")?
                 .map_err(map_file_error)?;
 
-        // NOTE: the chunks are written without the capture lock, so a snapshot taken while
-        // an upload runs contains its partial hidden `.runloop-upload-*` file.
+        // The chunks are written without the capture lock, into a file that a snapshot
+        // does not contain because it has no name yet.
         let (staged, written) = match receive(staged, body, &path).await {
             Ok(received) => received,
             Err((staged, error)) => {
@@ -70,24 +83,13 @@ impl Services {
             }
         };
 
-        // The rename happens under the capture lock, so a snapshot contains either no file
-        // or the whole file at `path`.
-        let _no_capture = runtime.changes.lock().await;
-        let sandbox = runtime.sandbox.read().await;
-        if sandbox.is_none() {
-            discard(staged).await;
-            return Err(ServiceError::InvalidState(format!(
-                "devbox {devbox_id} stopped while {path} was being uploaded"
-            )));
-        }
-        tokio::task::spawn_blocking(move || staged.commit())
-            .await
-            .context("the upload commit task panicked")?
-            .map_err(map_file_error)?;
-        drop(sandbox);
-
-        log_file_write(&runtime, format!("uploaded {written} bytes to {path}"));
-        Ok(written)
+        Ok(ReceivedUpload {
+            runtime,
+            staged,
+            devbox_id: devbox_id.to_owned(),
+            path,
+            written,
+        })
     }
 
     /// Opens the regular file `path` in the devbox for download.
@@ -112,6 +114,45 @@ impl Services {
             file: tokio::fs::File::from_std(file),
             size,
         })
+    }
+}
+
+impl ReceivedUpload {
+    /// Renames the file over its path, creating missing parent directories, and returns
+    /// the number of bytes written.
+    pub async fn commit(self) -> ServiceResult<u64> {
+        let Self {
+            runtime,
+            staged,
+            devbox_id,
+            path,
+            written,
+        } = self;
+
+        // The commit names the file, creates its missing parent directories and renames it
+        // under the capture lock, so a snapshot contains either no file or the whole file
+        // at `path`, and never the hidden name.
+        let _no_capture = runtime.changes.lock().await;
+        let sandbox = runtime.sandbox.read().await;
+        if sandbox.is_none() {
+            discard(staged).await;
+            return Err(ServiceError::InvalidState(format!(
+                "devbox {devbox_id} stopped while {path} was being uploaded"
+            )));
+        }
+        tokio::task::spawn_blocking(move || staged.commit())
+            .await
+            .context("the upload commit task panicked")?
+            .map_err(map_file_error)?;
+        drop(sandbox);
+
+        log_file_write(&runtime, format!("uploaded {written} bytes to {path}"));
+        Ok(written)
+    }
+
+    /// Deletes the file, so the upload leaves no trace.
+    pub async fn discard(self) {
+        discard(self.staged).await;
     }
 }
 

@@ -19,8 +19,7 @@ impl Services {
     }
 
     /// Returns the log of the devbox `id`, oldest first, keeping only entries of the
-    /// execution `execution_id` and the shell `shell_name` when those are given. A devbox
-    /// of an earlier server run has an empty log.
+    /// execution `execution_id` and the shell `shell_name` when those are given.
     pub fn devbox_logs(
         &self,
         id: &str,
@@ -28,10 +27,7 @@ impl Services {
         shell_name: Option<&str>,
     ) -> ServiceResult<DevboxLogsView> {
         self.devbox_record(id)?;
-        let logs = self
-            .runtime(id)
-            .map(|runtime| runtime.log_entries(execution_id, shell_name))
-            .unwrap_or_default();
+        let logs = self.store.devbox_logs(id, execution_id, shell_name)?;
         Ok(DevboxLogsView { logs })
     }
 }

@@ -335,15 +335,30 @@ pub fn devbox_cgroups(id: &str) -> Vec<PathBuf> {
 fn force_cleanup(data_dir: &Path, devbox_ids: &[String]) {
     for id in devbox_ids {
         for group in devbox_cgroups(id) {
-            let procs = std::fs::read_to_string(group.join("cgroup.procs")).unwrap_or_default();
-            for pid in procs.lines() {
-                let _ = std::process::Command::new("kill")
-                    .args(["-9", pid])
-                    .status();
+            // Execution groups are children of the devbox's group and are removed first.
+            let mut groups: Vec<PathBuf> = std::fs::read_dir(&group)
+                .into_iter()
+                .flatten()
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .filter(|path| path.is_dir())
+                .collect();
+            groups.push(group.clone());
+
+            for member in &groups {
+                let procs =
+                    std::fs::read_to_string(member.join("cgroup.procs")).unwrap_or_default();
+                for pid in procs.lines() {
+                    let _ = std::process::Command::new("kill")
+                        .args(["-9", pid])
+                        .status();
+                }
             }
             let _ = std::fs::write(group.join("freezer.state"), "THAWED");
             std::thread::sleep(Duration::from_millis(100));
-            let _ = std::fs::remove_dir(&group);
+            for member in &groups {
+                let _ = std::fs::remove_dir(member);
+            }
         }
     }
 

@@ -101,6 +101,49 @@ async fn background_process_does_not_hold_completion() {
 }
 
 #[tokio::test]
+async fn background_writer_outlives_completion() {
+    let mut server = TestServer::start();
+    let id = server.create_running(json!({})).await;
+
+    // The background subshell keeps the command's stdout and writes to it only once
+    // /tmp/go exists, which the test creates after the command has completed.
+    let view = server
+        .exec(
+            &id,
+            "(until [ -e /tmp/go ]; do sleep 0.02; done; echo late; sleep 0.2; \
+              echo later; touch /tmp/alive) & echo started",
+        )
+        .await;
+    assert_eq!(view["status"], "completed");
+    assert_eq!(view["exit_status"], 0);
+    assert_eq!(view["stdout"], "started\n");
+
+    server.exec(&id, "touch /tmp/go").await;
+    let waited = server
+        .exec(
+            &id,
+            "for _ in $(seq 500); do [ -e /tmp/alive ] && exit 0; sleep 0.02; done; exit 1",
+        )
+        .await;
+    assert_eq!(
+        waited["exit_status"], 0,
+        "the background writer died before it finished, as SIGPIPE would kill it"
+    );
+
+    let execution_id = view["execution_id"].as_str().expect("execution id");
+    let (status, after) = server
+        .get(&format!("/v1/devboxes/{id}/executions/{execution_id}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    assert_eq!(
+        after["stdout"], "started\n",
+        "output after completion is discarded"
+    );
+
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn optimistic_timeout_returns_running() {
     let mut server = TestServer::start();
     let id = server.create_running(json!({})).await;

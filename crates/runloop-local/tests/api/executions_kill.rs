@@ -1,9 +1,12 @@
 //! Killing executions, and the errors of commands that cannot run.
 
+use std::time::Duration;
+
 use reqwest::StatusCode;
 use serde_json::json;
+use tokio::time::Instant;
 
-use crate::common::TestServer;
+use crate::common::{devbox_cgroups, TestServer};
 use crate::executions_support::{
     execution_id, open_stream, read_until, start_async, wait_completed,
 };
@@ -48,6 +51,64 @@ async fn kill_process_group_leaves_no_grandchild() {
     assert_eq!(killed["stdout"], "started\n");
 
     assert_eq!(server.exec(&id, GRANDCHILD_STATE).await["stdout"], "gone\n");
+
+    server.stop().await;
+}
+
+/// Command that starts `sleep` in a new session from a subshell that exits at once, so the
+/// sleep is reparented to the devbox's init and shares neither the command's process group
+/// nor its parent. It records the sleep's pid, reports `started` and waits.
+const WITH_ORPHAN: &str = "(setsid sh -c 'echo $$ > /tmp/orphan; exec sleep 302' &); \
+    until [ -s /tmp/orphan ]; do sleep 0.01; done; echo started; sleep 303";
+
+/// Prints the parent pid, session id and state of the process in /tmp/orphan, or `gone`
+/// once it has exited (a zombie counts as gone).
+const ORPHAN_STATE: &str = r#"pid=$(cat /tmp/orphan)
+set -- $(sed 's/.*) //' /proc/$pid/stat 2>/dev/null)
+if [ -n "$1" ] && [ "$1" != Z ]; then echo "parent=$2 session=$4 $1"; else echo gone; fi"#;
+
+#[tokio::test]
+async fn kill_process_group_reaches_setsid_orphan() {
+    let mut server = TestServer::start();
+    let id = server.create_running(json!({})).await;
+    let started = start_async(&server, &id, json!({ "command": WITH_ORPHAN })).await;
+    let execution = execution_id(&started);
+    let mut stdout = open_stream(&server, &id, &execution, "stdout", None).await;
+    read_until(&mut stdout, "started").await;
+
+    let before = server.exec(&id, ORPHAN_STATE).await;
+    let before = before["stdout"].as_str().expect("stdout").to_owned();
+    let orphan = server.exec(&id, "cat /tmp/orphan").await;
+    let orphan_pid = orphan["stdout"].as_str().expect("stdout").trim().to_owned();
+    assert!(
+        before.starts_with("parent=1 "),
+        "the orphan should belong to the devbox's init: {before}"
+    );
+    assert!(
+        before.contains(&format!("session={orphan_pid} ")),
+        "the orphan should lead its own session: {before}"
+    );
+
+    let (status, killed) = server
+        .post(
+            &format!("/v1/devboxes/{id}/executions/{execution}/kill"),
+            json!({ "kill_process_group": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{killed}");
+    assert_eq!(killed["status"], "completed");
+    assert_eq!(killed["exit_status"], 137);
+    assert_eq!(server.exec(&id, ORPHAN_STATE).await["stdout"], "gone\n");
+
+    let group = devbox_cgroups(&id)
+        .first()
+        .expect("devbox has a freezer cgroup")
+        .join(&execution);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while group.exists() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!group.exists(), "{} was not removed", group.display());
 
     server.stop().await;
 }

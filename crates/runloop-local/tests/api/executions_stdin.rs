@@ -118,7 +118,7 @@ async fn stdin_after_completion_or_eof_is_rejected() {
     read_until(&mut stdout, "got one\n").await;
 
     let (status, body) = send_stdin(&server, &id, &execution, json!({ "text": "two\n" })).await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body["message"].as_str().expect("message").contains("EOF"));
 
     server
@@ -132,11 +132,74 @@ async fn stdin_after_completion_or_eof_is_rejected() {
 
     let (status, body) =
         send_stdin(&server, &id, &execution, json!({ "signal": "INTERRUPT" })).await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body["message"]
         .as_str()
         .expect("message")
         .contains("completed"));
+
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn stdin_closed_by_command_is_400() {
+    let mut server = TestServer::start();
+    let id = server.create_running(json!({})).await;
+    let started = start_async(
+        &server,
+        &id,
+        json!({ "command": "exec 0<&-; echo closed; sleep 30", "attach_stdin": true }),
+    )
+    .await;
+    let execution = execution_id(&started);
+    let mut stdout = open_stream(&server, &id, &execution, "stdout", None).await;
+    read_until(&mut stdout, "closed\n").await;
+
+    let (status, body) = send_stdin(&server, &id, &execution, json!({ "text": "x\n" })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let message = body["message"].as_str().expect("message");
+    assert!(message.contains("closed its stdin"), "{message}");
+    assert!(message.contains(&execution), "{message}");
+
+    let (status, view) = server
+        .get(&format!("/v1/devboxes/{id}/executions/{execution}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(
+        view["status"], "running",
+        "the rejection must not end the command"
+    );
+
+    server
+        .post(
+            &format!("/v1/devboxes/{id}/executions/{execution}/kill"),
+            json!({}),
+        )
+        .await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn stdin_after_command_exited_is_400() {
+    let mut server = TestServer::start();
+    let id = server.create_running(json!({})).await;
+    let started = start_async(
+        &server,
+        &id,
+        json!({ "command": "echo ignoring stdin", "attach_stdin": true }),
+    )
+    .await;
+    let execution = execution_id(&started);
+    let completed = wait_completed(&server, &id, &execution).await;
+    assert_eq!(completed["exit_status"], 0, "{completed}");
+
+    let (status, body) = send_stdin(&server, &id, &execution, json!({ "text": "x\n" })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let message = body["message"].as_str().expect("message");
+    assert!(message.contains("has completed"), "{message}");
+
+    let (status, body) = send_stdin(&server, &id, &execution, json!({ "signal": "EOF" })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 
     server.stop().await;
 }

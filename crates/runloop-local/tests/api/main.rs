@@ -2,6 +2,7 @@
 //! data dir and drives it over HTTP. They need root, overlayfs and the cgroup v1 freezer.
 
 mod binary;
+mod body_limits;
 mod common;
 mod cors;
 mod devboxes;
@@ -18,6 +19,7 @@ mod lifecycle_boot;
 mod lifecycle_list;
 mod protocol;
 mod restart;
+mod restart_executions;
 mod snapshot_api;
 mod snapshot_capture;
 mod snapshot_chain;
@@ -26,3 +28,4 @@ mod snapshot_restart;
 mod snapshot_support;
 mod snapshots;
 mod transfer;
+mod upload_snapshot;

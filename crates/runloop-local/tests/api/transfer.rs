@@ -371,3 +371,70 @@ async fn malformed_uploads_are_400() {
 
     server.stop().await;
 }
+
+#[tokio::test]
+async fn rejected_form_writes_no_file() {
+    let mut server = TestServer::start();
+    let id = server.create_running(json!({})).await;
+
+    let cases = [
+        (
+            Form::new()
+                .text("path", "trailing-field.bin")
+                .part("file", Part::bytes(b"new".to_vec()))
+                .text("mode", "0755"),
+            "trailing-field.bin",
+            "unknown form field",
+        ),
+        (
+            Form::new()
+                .text("path", "second-file.bin")
+                .part("file", Part::bytes(b"new".to_vec()))
+                .part("file", Part::bytes(b"newer".to_vec())),
+            "second-file.bin",
+            "more than one file part",
+        ),
+        (
+            Form::new()
+                .text("path", "second-path.bin")
+                .part("file", Part::bytes(b"new".to_vec()))
+                .text("path", "other.bin"),
+            "second-path.bin",
+            "more than one path field",
+        ),
+    ];
+    for (form, path, expected) in cases {
+        let (status, body) = send_form(&server, &id, form).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        let text = body["message"].as_str().expect("message");
+        assert!(text.contains(expected), "expected {expected:?} in {text}");
+        let (status, _, _) = download(&server, &id, path).await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "a rejected upload wrote {path}"
+        );
+    }
+
+    let (status, _) = upload(&server, &id, "kept.bin", b"old".to_vec()).await;
+    assert_eq!(status, StatusCode::OK);
+    let form = Form::new()
+        .text("path", "kept.bin")
+        .part("file", Part::bytes(b"new".to_vec()))
+        .text("mode", "0755");
+    let (status, body) = send_form(&server, &id, form).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _, contents) = download(&server, &id, "kept.bin").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(contents, b"old", "a rejected upload replaced kept.bin");
+
+    let leftovers = server
+        .exec(&id, "ls -A /home/user | grep -c runloop-upload || true")
+        .await;
+    assert_eq!(
+        leftovers["stdout"], "0\n",
+        "a rejected upload left its temporary file"
+    );
+
+    server.stop().await;
+}
