@@ -14,8 +14,8 @@ use super::error::ApiError;
 pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 /// A JSON request body of at most `LIMIT` bytes. An empty body reads as `{}`, because the
-/// official clients send bodiless POSTs with `Content-Type: application/json`. The content
-/// type is not checked.
+/// official clients send bodiless POSTs with `Content-Type: application/json`. Any other
+/// body must be a JSON object. The content type is not checked.
 ///
 /// The body is read here, not by axum's body extractors, so `DefaultBodyLimit` layers do
 /// not apply. A larger body is rejected with a 413 that names the limit: at once when
@@ -37,6 +37,14 @@ where
         } else {
             &bytes
         };
+        // serde also reads a struct from an array of its fields in order, so without this
+        // check `["ls"]` would run a command.
+        let first = text.iter().find(|byte| !byte.is_ascii_whitespace());
+        if first != Some(&b'{') {
+            return Err(ApiError::bad_request(
+                "invalid JSON body: expected a JSON object such as {\"key\": \"value\"}",
+            ));
+        }
         let mut deserializer = serde_json::Deserializer::from_slice(text);
         let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
             let path = error.path().to_string();

@@ -90,7 +90,7 @@ async fn read_upload_form(
                     ));
                 };
                 let mut body = FieldBody(field);
-                state.services.receive_upload(id, path, &mut body).await?.commit().await?; *received = None;
+                *received = Some(state.services.receive_upload(id, path, &mut body).await?);
             }
             other => {
                 return Err(ApiError::bad_request(format!(

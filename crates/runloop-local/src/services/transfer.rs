@@ -40,7 +40,7 @@ pub struct Download {
 }
 
 /// An upload whose bytes are all written but that does not appear at its path yet.
-/// [`ReceivedUpload::commit`] renames it over the path; [`ReceivedUpload::discard`]
+/// [`ReceivedUpload::commit`] renames it over the path, and [`ReceivedUpload::discard`]
 /// deletes it.
 pub struct ReceivedUpload {
     runtime: Arc<DevboxRuntime>,

@@ -57,6 +57,41 @@ async fn unknown_route_and_method_are_json() {
 }
 
 #[tokio::test]
+async fn non_object_json_body_is_400() {
+    let mut server = TestServer::start();
+    let id = server.create_running(json!({})).await;
+
+    let path = format!("/v1/devboxes/{id}/write_file_contents");
+    for body in [
+        json!(["/home/user/positional.txt", "x"]),
+        json!("text"),
+        json!(null),
+        json!(5),
+    ] {
+        let (status, response) = server.post(&path, body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {response}");
+        let message = response["message"].as_str().expect("message");
+        assert!(message.contains("JSON object"), "{body}: {message}");
+    }
+    let (status, _) = server.read_file(&id, "positional.txt").await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "an array body wrote the file"
+    );
+
+    let (status, body) = server
+        .post(
+            &format!("/v1/devboxes/{id}/execute_sync"),
+            json!(["echo positional"]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn malformed_json_is_400_json() {
     let mut server = TestServer::start();
 
