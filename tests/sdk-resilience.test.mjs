@@ -206,7 +206,7 @@ describe('retries', () => {
 });
 
 describe('undecodable responses', () => {
-  test('a view with values this SDK does not know passes through unchanged', async () => {
+  test('unknown view values pass through', async () => {
     // Views that the SDK returns as they are stay forward compatible: a status or field
     // added to the API later reaches the caller instead of failing the call.
     const { fetch } = recordingFetch(async (call) => {

@@ -153,7 +153,9 @@ impl Services {
 
     /// Waits until the devbox `id` is in one of `params.statuses`, for at most
     /// `params.timeout_seconds` (30 s by default and at most). Returns at once if it already
-    /// is, and fails with [`ServiceError::Timeout`] when the hold expires.
+    /// is, and fails with [`ServiceError::Timeout`] when the hold expires. A devbox that is
+    /// or becomes `shutdown` or `failure`, which are final, fails at once with
+    /// [`ServiceError::InvalidState`] unless that status was requested.
     pub async fn wait_for_devbox_status(
         &self,
         id: &str,
@@ -172,6 +174,9 @@ impl Services {
             let view = self.devbox(id)?;
             if params.statuses.contains(&view.status) {
                 return Ok(view);
+            }
+            if view.status.is_terminal() {
+                return Err(unreachable_status(id, view.status, &params.statuses));
             }
             tokio::select! {
                 changed = changes.changed() => {
@@ -313,9 +318,21 @@ impl Services {
     }
 }
 
+/// Builds the error for a wait on a devbox in the final status `status`, which can never
+/// reach any of `requested`.
+fn unreachable_status(id: &str, status: DevboxStatus, requested: &[DevboxStatus]) -> ServiceError {
+    let requested: Vec<&str> = requested.iter().map(|status| status.as_str()).collect();
+    ServiceError::InvalidState(format!(
+        "devbox {id} is {}, a final status, so it cannot reach the requested status {}; \
+         create a new devbox",
+        status.as_str(),
+        requested.join(" or ")
+    ))
+}
+
 /// Builds the error for an operation that needs a running devbox. Only a devbox on its
 /// way to `running` gets a retryable 409.
-fn not_running(id: &str, status: DevboxStatus, action: &str) -> ServiceError {
+pub(super) fn not_running(id: &str, status: DevboxStatus, action: &str) -> ServiceError {
     let message = format!(
         "devbox {id} is {}; it must be running to {action}",
         status.as_str()

@@ -94,6 +94,10 @@ struct ExecutionState {
     stderr: OutputLog,
     progress: Progress,
     stdin: Option<StdinQueue>,
+    /// Cgroup of the completed command, kept so that a kill with `kill_process_group` can
+    /// reach the processes the command left running. `None` while the command runs and for
+    /// a command that never started.
+    leftover_group: Option<Arc<CommandGroup>>,
 }
 
 /// Stage of an execution, for kill and signal bookkeeping.
@@ -184,6 +188,7 @@ impl Execution {
             stderr: OutputLog::new(spill_path(OutputStream::Stderr)),
             progress: Progress::Waiting,
             stdin,
+            leftover_group: None,
         };
         Arc::new(Self {
             id: spec.id,
@@ -213,6 +218,7 @@ impl Execution {
             stderr: OutputLog::restored(record.stderr),
             progress: Progress::Done,
             stdin,
+            leftover_group: None,
         };
         Arc::new(Self {
             id: record.id,
@@ -521,6 +527,12 @@ impl Execution {
         }
     }
 
+    /// Returns the cgroup of the completed command, which may still contain processes the
+    /// command started. `None` before completion and for a command that never started.
+    pub fn leftover_group(&self) -> Option<Arc<CommandGroup>> {
+        self.lock().leftover_group.clone()
+    }
+
     /// Returns whether the execution was started with `attach_stdin`.
     pub fn has_stdin(&self) -> bool {
         self.lock().stdin.is_some()
@@ -583,7 +595,9 @@ impl Execution {
         let progress = std::mem::replace(&mut state.progress, Progress::Done);
         if let Progress::Running { command, .. } = progress {
             // Background processes of the command may keep the group busy for a while.
-            tokio::spawn(async move { command.group.remove_when_empty().await });
+            let group = command.group.clone();
+            tokio::spawn(async move { group.remove_when_empty().await });
+            state.leftover_group = Some(command.group);
         }
         state.stdout.finish();
         state.stderr.finish();

@@ -14,16 +14,17 @@ use std::time::Duration;
 
 use anyhow::Context;
 use runloop_types::{
-    DevboxAsyncExecutionDetailView, DevboxExecutionDetailView, ExecuteAsyncParams, ExecuteParams,
-    ExecutionKillParams, ExecutionStatus, ExecutionWaitParams, SendStdInParams, SendStdInResult,
-    StdinSignal,
+    DevboxAsyncExecutionDetailView, DevboxExecutionDetailView, DevboxStatus, ExecuteAsyncParams,
+    ExecuteParams, ExecutionKillParams, ExecutionStatus, ExecutionWaitParams, SendStdInParams,
+    SendStdInResult, StdinSignal,
 };
 use tokio::process::Child;
 use tokio::time::Instant;
 
+use super::devboxes::not_running;
 use super::environment::devbox_environment;
 use super::execution::{Execution, ExecutionSpec, SignalDelivery, StdinOutcome, EXIT_NOT_RUN};
-use super::logs::{exit_entry, start_entry};
+use super::logs::{exit_entry, queued_entry, start_entry};
 use super::runtime::DevboxRuntime;
 use super::shells::{parse_state, shell_startup};
 use super::{hold_duration, Services};
@@ -161,7 +162,9 @@ impl Services {
 
     /// Waits until the execution is in one of `params.statuses`, for at most
     /// `params.timeout_seconds` (25 s by default and at most). Returns at once if it already
-    /// is, and fails with [`ServiceError::Timeout`] when the hold expires.
+    /// is, and fails with [`ServiceError::Timeout`] when the hold expires. An execution that
+    /// is or becomes `completed`, which is final, fails at once with
+    /// [`ServiceError::InvalidState`] unless `completed` was requested.
     pub async fn wait_for_execution_status(
         &self,
         devbox_id: &str,
@@ -178,17 +181,22 @@ impl Services {
         let execution = self.find_execution(devbox_id, execution_id)?;
 
         let mut status = execution.subscribe();
+        let ends_wait =
+            |status: &ExecutionStatus| params.statuses.contains(status) || is_final(*status);
         let reached = tokio::time::timeout(hold, async {
             tokio::select! {
-                reached = status.wait_for(|status| params.statuses.contains(status)) => reached.is_ok(),
-                () = self.shutdown.cancelled() => false,
+                reached = status.wait_for(ends_wait) => reached.ok().map(|status| *status),
+                () = self.shutdown.cancelled() => None,
             }
         })
         .await;
 
         match reached {
-            Ok(true) => Ok(execution.view(last_n.unwrap_or(DEFAULT_LAST_N))),
-            Ok(false) => Err(ServiceError::shutting_down()),
+            Ok(Some(status)) if params.statuses.contains(&status) => {
+                Ok(execution.view(last_n.unwrap_or(DEFAULT_LAST_N)))
+            }
+            Ok(Some(status)) => Err(unreachable_status(execution_id, status, &params.statuses)),
+            Ok(None) => Err(ServiceError::shutting_down()),
             Err(_) => Err(ServiceError::Timeout(format!(
                 "execution {execution_id} is still {} after {:.1} s; call wait_for_status again",
                 status_name(execution.status()),
@@ -200,13 +208,20 @@ impl Services {
     /// Kills the command with SIGKILL: its shell only, or with `kill_process_group` every
     /// process in its process group and below it. Waits up to 5 s for it to complete, with
     /// exit status 137 (128 + SIGKILL), and returns the execution. A queued command is
-    /// completed without running; a completed one is returned unchanged.
+    /// completed without running. A completed one is returned unchanged, but with
+    /// `kill_process_group` the processes it left in its cgroup, such as daemons, are
+    /// killed first. Rejected with 409 while the devbox is suspending, suspended or
+    /// resuming, because its frozen processes cannot exit until it is running again.
     pub async fn kill_execution(
         &self,
         devbox_id: &str,
         execution_id: &str,
         params: ExecutionKillParams,
     ) -> ServiceResult<DevboxAsyncExecutionDetailView> {
+        let devbox_status = self.devbox_record(devbox_id)?.view.status;
+        if devbox_status != DevboxStatus::Running && !devbox_status.is_terminal() {
+            return Err(not_running(devbox_id, devbox_status, "kill a command"));
+        }
         let execution = self.find_execution(devbox_id, execution_id)?;
         let signal = if params.kill_process_group == Some(true) {
             CommandSignal::KillAll
@@ -214,8 +229,14 @@ impl Services {
             CommandSignal::KillShell
         };
 
-        if let SignalDelivery::Send(command) = execution.request_signal(signal) {
-            self.signal_command(devbox_id, &command, signal).await?;
+        match execution.request_signal(signal) {
+            SignalDelivery::Send(command) => {
+                self.signal_command(devbox_id, &command, signal).await?;
+            }
+            SignalDelivery::Completed if signal == CommandSignal::KillAll => {
+                self.kill_leftover_processes(devbox_id, &execution).await?;
+            }
+            _ => {}
         }
         self.wait_until_completed(&execution, KILL_WAIT).await;
         Ok(execution.view(DEFAULT_LAST_N))
@@ -352,11 +373,13 @@ impl Services {
             execution.mark_queued();
         }
 
+        // A queued command gets its start entry from `launch` once it starts.
         let record = execution.record();
-        if let Err(error) = self
-            .store
-            .insert_execution(&record, now_ms(), &start_entry(&record))
-        {
+        let first_entry = match previous {
+            Some(_) => queued_entry(&record),
+            None => start_entry(&record),
+        };
+        if let Err(error) = self.store.insert_execution(&record, now_ms(), &first_entry) {
             execution.fail_to_start("the execution could not be stored in the state database");
             return Err(ServiceError::Internal(error.context(format!(
                 "failed to store execution {} of devbox {devbox_id}; the command did not run",
@@ -388,6 +411,31 @@ impl Services {
                 .signal_command(command, signal)
                 .await
                 .with_context(|| format!("failed to signal a command in devbox {devbox_id}"))?;
+        }
+        Ok(())
+    }
+
+    /// Kills the processes that the command of the completed `execution` left in its
+    /// cgroup. Does nothing when the group is gone, or when the devbox has stopped, because
+    /// its teardown killed them.
+    async fn kill_leftover_processes(
+        &self,
+        devbox_id: &str,
+        execution: &Execution,
+    ) -> ServiceResult<()> {
+        let (Some(group), Some(runtime)) = (execution.leftover_group(), self.runtime(devbox_id))
+        else {
+            return Ok(());
+        };
+        // Held so the devbox's teardown does not remove the group while this kills in it.
+        let sandbox = runtime.sandbox.read().await;
+        if sandbox.is_some() {
+            group.kill_all().await.with_context(|| {
+                format!(
+                    "failed to kill the processes left by execution {} in devbox {devbox_id}",
+                    execution.id
+                )
+            })?;
         }
         Ok(())
     }
@@ -520,8 +568,12 @@ async fn launch(
         ));
         return None;
     };
+    let was_queued = execution.status() == ExecutionStatus::Queued;
     if !execution.begin() {
         return None;
+    }
+    if was_queued {
+        runtime.log(start_entry(&execution.record()));
     }
 
     let state_file = match &execution.shell_name {
@@ -577,6 +629,30 @@ fn stdin_accepted(execution_id: &str, outcome: StdinOutcome) -> ServiceResult<()
 fn completed_error(execution_id: &str) -> ServiceError {
     ServiceError::InvalidRequest(format!(
         "execution {execution_id} has completed; it reads no more input"
+    ))
+}
+
+/// Returns whether an execution in `status` can never change status again.
+fn is_final(status: ExecutionStatus) -> bool {
+    status == ExecutionStatus::Completed
+}
+
+/// Builds the error for a wait on an execution in the final status `status`, which can
+/// never reach any of `requested`.
+fn unreachable_status(
+    execution_id: &str,
+    status: ExecutionStatus,
+    requested: &[ExecutionStatus],
+) -> ServiceError {
+    let requested: Vec<&str> = requested
+        .iter()
+        .map(|status| status_name(*status))
+        .collect();
+    ServiceError::InvalidState(format!(
+        "execution {execution_id} is {}, a final status, so it cannot reach the requested \
+         status {}; retrieve it to read its result",
+        status_name(status),
+        requested.join(" or ")
     ))
 }
 

@@ -75,7 +75,20 @@ pub fn log_entry(source: LogSource, level: LogLevel, message: impl Into<String>)
 
 /// Builds the entry for the start of an execution.
 pub fn start_entry(record: &ExecutionRecord) -> DevboxLogEntry {
-    let mut entry = log_entry(LogSource::Exec, LogLevel::Info, "command started");
+    command_entry(record, "command started")
+}
+
+/// Builds the entry for an execution queued behind another command of its named shell. Its
+/// [`start_entry`] follows once it starts.
+pub fn queued_entry(record: &ExecutionRecord) -> DevboxLogEntry {
+    command_entry(
+        record,
+        "command queued until the earlier commands of its shell complete",
+    )
+}
+
+fn command_entry(record: &ExecutionRecord, message: &str) -> DevboxLogEntry {
+    let mut entry = log_entry(LogSource::Exec, LogLevel::Info, message);
     entry.cmd = Some(record.command.clone());
     entry.cmd_id = Some(record.id.clone());
     entry.shell_name = record.shell_name.clone();

@@ -252,3 +252,37 @@ async fn unsupported_create_option_is_400() {
 
     server.stop().await;
 }
+
+#[tokio::test]
+async fn wait_for_status_on_final_devbox_is_409() {
+    let mut server = TestServer::start();
+    let id = server.create_running(json!({})).await;
+    let (status, view) = server
+        .post(&format!("/v1/devboxes/{id}/shutdown"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+
+    let requested = Instant::now();
+    let (status, body) = server
+        .post(
+            &format!("/v1/devboxes/{id}/wait_for_status"),
+            json!({ "statuses": ["running"], "timeout_seconds": 20 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let message = body["message"].as_str().expect("message");
+    assert!(message.contains("shutdown"), "{message}");
+    assert!(message.contains("final"), "{message}");
+    assert!(requested.elapsed() < Duration::from_secs(2));
+
+    let (status, view) = server
+        .post(
+            &format!("/v1/devboxes/{id}/wait_for_status"),
+            json!({ "statuses": ["running", "shutdown"], "timeout_seconds": 1 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["status"], "shutdown");
+
+    server.stop().await;
+}

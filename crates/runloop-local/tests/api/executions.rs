@@ -336,3 +336,47 @@ async fn unknown_execution_is_404() {
 
     server.stop().await;
 }
+
+#[tokio::test]
+async fn execution_wait_for_unreachable_status_is_409() {
+    let mut server = TestServer::start();
+    let id = server.create_running(json!({})).await;
+    let done = server.exec(&id, "true").await;
+    let done_id = done["execution_id"].as_str().expect("execution id");
+
+    let requested = Instant::now();
+    let (status, body) = server
+        .post(
+            &format!("/v1/devboxes/{id}/executions/{done_id}/wait_for_status"),
+            json!({ "statuses": ["running"], "timeout_seconds": 20 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let message = body["message"].as_str().expect("message");
+    assert!(message.contains("final"), "{message}");
+    assert!(message.contains("running"), "{message}");
+    assert!(requested.elapsed() < Duration::from_secs(2));
+
+    let (_, started) = server
+        .post(
+            &format!("/v1/devboxes/{id}/execute_async"),
+            json!({ "command": "sleep 1" }),
+        )
+        .await;
+    let running_id = started["execution_id"].as_str().expect("execution id");
+    let requested = Instant::now();
+    let (status, body) = server
+        .post(
+            &format!("/v1/devboxes/{id}/executions/{running_id}/wait_for_status"),
+            json!({ "statuses": ["queued"], "timeout_seconds": 20 }),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "a completion during the wait ends it: {body}"
+    );
+    assert!(requested.elapsed() < Duration::from_secs(10));
+
+    server.stop().await;
+}

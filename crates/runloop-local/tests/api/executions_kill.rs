@@ -323,3 +323,99 @@ async fn optimistic_timeout_then_wait_completes() {
 
     server.stop().await;
 }
+
+#[tokio::test]
+async fn kill_on_suspended_devbox_is_409() {
+    let mut server = TestServer::start();
+    let id = server.create_running(json!({})).await;
+    let started = start_async(&server, &id, json!({ "command": "sleep 300" })).await;
+    let execution = execution_id(&started);
+    let (status, body) = server
+        .post(&format!("/v1/devboxes/{id}/suspend"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = server
+        .post(
+            &format!("/v1/devboxes/{id}/wait_for_status"),
+            json!({ "statuses": ["suspended"], "timeout_seconds": 30 }),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "devbox never became suspended: {body}"
+    );
+
+    let requested = Instant::now();
+    let response = server
+        .client
+        .post(format!(
+            "{}/v1/devboxes/{id}/executions/{execution}/kill",
+            server.base_url
+        ))
+        .json(&json!({ "kill_process_group": true }))
+        .send()
+        .await
+        .expect("request reaches the server");
+    let elapsed = requested.elapsed();
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert_eq!(response.headers()["x-should-retry"], "false");
+    let body: serde_json::Value = response.json().await.expect("JSON error");
+    let message = body["message"].as_str().expect("message");
+    assert!(message.contains("suspended"), "{message}");
+    assert!(elapsed < Duration::from_secs(2), "kill took {elapsed:?}");
+
+    let (status, view) = server
+        .get(&format!("/v1/devboxes/{id}/executions/{execution}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["status"], "running", "{view}");
+
+    server.stop().await;
+}
+
+/// Counts the live `sleep 555` and `sleep 556` processes in the devbox.
+const DAEMON_COUNT: &str = r#"n=0
+for f in /proc/[0-9]*/cmdline; do
+  case "$(tr '\0' ' ' < "$f" 2>/dev/null)" in "sleep 55"[56]*) n=$((n+1));; esac
+done
+echo $n"#;
+
+#[tokio::test]
+async fn kill_group_of_completed_kills_daemons() {
+    let mut server = TestServer::start();
+    let id = server.create_running(json!({})).await;
+    let done = server
+        .exec(
+            &id,
+            "nohup sleep 555 >/dev/null 2>&1 & setsid sleep 556 & echo bye",
+        )
+        .await;
+    assert_eq!(done["exit_status"], 0, "{done}");
+    let execution = execution_id(&done);
+    assert_eq!(server.exec(&id, DAEMON_COUNT).await["stdout"], "2\n");
+
+    let (status, view) = server
+        .post(
+            &format!("/v1/devboxes/{id}/executions/{execution}/kill"),
+            json!({ "kill_process_group": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["status"], "completed");
+    assert_eq!(view["exit_status"], 0);
+    assert_eq!(view["stdout"], "bye\n");
+    assert_eq!(server.exec(&id, DAEMON_COUNT).await["stdout"], "0\n");
+
+    let group = devbox_cgroups(&id)
+        .first()
+        .expect("devbox has a freezer cgroup")
+        .join(&execution);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while group.exists() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!group.exists(), "{} was not removed", group.display());
+
+    server.stop().await;
+}

@@ -187,3 +187,57 @@ async fn shell_runs_commands_in_order() {
 
     server.stop().await;
 }
+
+#[tokio::test]
+async fn queued_command_logs_start_later() {
+    let mut server = TestServer::start();
+    let id = server.create_running(json!({})).await;
+    let first = start_async(
+        &server,
+        &id,
+        json!({ "command": "read _", "shell_name": "q", "attach_stdin": true }),
+    )
+    .await;
+    let second = start_async(
+        &server,
+        &id,
+        json!({ "command": "echo second", "shell_name": "q" }),
+    )
+    .await;
+    assert_eq!(second["status"], "queued");
+    let second_id = execution_id(&second);
+    let log_path = format!("/v1/devboxes/{id}/logs?execution_id={second_id}");
+
+    let (status, body) = server.get(&log_path).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let entries = body["logs"].as_array().expect("logs");
+    assert_eq!(entries.len(), 1, "{body}");
+    let message = entries[0]["message"].as_str().expect("message");
+    assert!(message.contains("queued"), "{message}");
+
+    let first_id = execution_id(&first);
+    server
+        .post(
+            &format!("/v1/devboxes/{id}/executions/{first_id}/send_std_in"),
+            json!({ "text": "go\n" }),
+        )
+        .await;
+    assert_eq!(
+        wait_completed(&server, &id, &second_id).await["exit_status"],
+        0
+    );
+
+    let (status, body) = server.get(&log_path).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let messages: Vec<&str> = body["logs"]
+        .as_array()
+        .expect("logs")
+        .iter()
+        .map(|entry| entry["message"].as_str().expect("message"))
+        .collect();
+    assert_eq!(messages.len(), 3, "{body}");
+    assert_eq!(messages[1], "command started");
+    assert_eq!(messages[2], "command exited with status 0");
+
+    server.stop().await;
+}
