@@ -50,7 +50,10 @@ impl App {
             devboxes_dir: data_dir.join("devboxes"),
             empty_dir: data_dir.join("empty"),
         })?;
-        let store = Arc::new(Store::open(&data_dir.join("state.db"))?);
+        let store = Store::open(&data_dir.join("state.db"))?;
+        #[cfg(feature = "test-hooks")]
+        let store = store.with_max_completed_executions(config.max_completed_executions);
+        let store = Arc::new(store);
 
         engine.clean_up_previous_run().await?;
         let ended = store.shut_down_live_devboxes(now_ms())?;

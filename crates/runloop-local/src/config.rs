@@ -27,6 +27,10 @@ pub struct Config {
     /// can observe a capture in progress, time it out or crash in the middle of it.
     #[cfg(feature = "test-hooks")]
     pub capture_delay: Duration,
+    /// Completed executions each devbox keeps in the state database, so tests can reach the
+    /// limit with a few commands. Defaults to the built-in limit of 1,000.
+    #[cfg(feature = "test-hooks")]
+    pub max_completed_executions: usize,
     /// Browser origins (such as `http://127.0.0.1:5173`) allowed to call the API through
     /// CORS. Preflight requests from any other origin get a 403.
     pub cors_origins: Vec<String>,
@@ -45,6 +49,8 @@ impl Config {
             max_chain_depth: DEFAULT_MAX_CHAIN_DEPTH,
             #[cfg(feature = "test-hooks")]
             capture_delay: Duration::ZERO,
+            #[cfg(feature = "test-hooks")]
+            max_completed_executions: crate::store::MAX_COMPLETED_EXECUTIONS,
             cors_origins: Vec::new(),
             playground_dir: None,
         }

@@ -72,7 +72,11 @@ impl Services {
         }
 
         let log = DevboxLog::new(self.store.clone(), id.clone());
-        let runtime = Arc::new(DevboxRuntime::new(self.shutdown.child_token(), log));
+        let runtime = Arc::new(DevboxRuntime::new(
+            self.shutdown.child_token(),
+            log,
+            self.store.max_completed_executions(),
+        ));
         runtime.set_plan(plan);
         let boot_guard = runtime.sandbox.clone().write_owned().await;
         self.runtimes_lock().insert(id.clone(), runtime);

@@ -4,7 +4,8 @@ use std::ffi::OsStr;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
 
 use runloop_types::{DevboxAsyncExecutionDetailView, DevboxExecutionDetailView, ExecutionStatus};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -22,6 +23,28 @@ const READ_CHUNK: usize = 64 * 1024;
 /// Size of one read from a pipe that a background process kept open after the execution
 /// completed. Those bytes are discarded, so a small buffer keeps idle readers cheap.
 const DISCARD_CHUNK: usize = 4 * 1024;
+
+/// Minimum time between two output checkpoints of a running execution with up to
+/// [`CHECKPOINT_BYTES_PER_SECOND`] of stored output; see [`checkpoint_interval`].
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Stored output that a checkpoint may rewrite per second of interval. Each checkpoint
+/// rewrites the whole stored output, so a larger one waits longer before the next.
+pub const CHECKPOINT_BYTES_PER_SECOND: usize = 256 * 1024;
+
+/// Maximum time between two output checkpoints, reached at 2.5 MiB of stored output. A
+/// crash loses at most about this much of the latest output of a command.
+pub const MAX_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Returns the time to wait after a checkpoint that wrote `stored_bytes` of output: one
+/// second per started [`CHECKPOINT_BYTES_PER_SECOND`], between [`CHECKPOINT_INTERVAL`] and
+/// [`MAX_CHECKPOINT_INTERVAL`]. This bounds the checkpoint writes of a command to about
+/// 256 KiB a second up to 2.5 MiB of output, and to 800 KiB a second at the 8 MiB maximum.
+pub fn checkpoint_interval(stored_bytes: usize) -> Duration {
+    let seconds = stored_bytes.div_ceil(CHECKPOINT_BYTES_PER_SECOND);
+    let interval = Duration::from_secs(u64::try_from(seconds).unwrap_or(u64::MAX));
+    interval.clamp(CHECKPOINT_INTERVAL, MAX_CHECKPOINT_INTERVAL)
+}
 
 /// Bytes of stdin that may wait for the command to read them before `send_std_in`
 /// rejects more.
@@ -65,7 +88,8 @@ pub struct ExecutionSpec {
     pub attach_stdin: bool,
     /// Directory for the spill files of its output; `None` keeps only the memory window.
     pub spill_dir: Option<std::path::PathBuf>,
-    /// State database that receives the execution's final state when it completes.
+    /// State database that receives output checkpoints while the execution runs and its
+    /// final state when it completes.
     pub store: Option<Arc<Store>>,
 }
 
@@ -85,6 +109,18 @@ pub struct Execution {
     /// Bumped after every append to stdout or stderr and on completion.
     output_changes: watch::Sender<u64>,
     store: Option<Arc<Store>>,
+    /// Runs once the execution has completed and its final state is stored, before its
+    /// status changes; see [`Execution::set_completion_hook`].
+    completion_hook: OnceLock<CompletionHook>,
+}
+
+/// Callback that [`Execution::complete`] runs with the id of the completed execution.
+struct CompletionHook(Box<dyn Fn(&str) + Send + Sync>);
+
+impl std::fmt::Debug for CompletionHook {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("CompletionHook")
+    }
 }
 
 #[derive(Debug)]
@@ -199,6 +235,7 @@ impl Execution {
             status: watch::channel(ExecutionStatus::Running).0,
             output_changes: watch::channel(0).0,
             store: spec.store,
+            completion_hook: OnceLock::new(),
         })
     }
 
@@ -229,6 +266,7 @@ impl Execution {
             status: watch::channel(record.status).0,
             output_changes: watch::channel(0).0,
             store: None,
+            completion_hook: OnceLock::new(),
         })
     }
 
@@ -252,9 +290,34 @@ impl Execution {
         }
     }
 
+    /// Builds the record an output checkpoint stores: the current status and the newest
+    /// 4 MiB of each stream, the most a completed record keeps.
+    fn checkpoint_record(&self) -> ExecutionRecord {
+        let state = self.lock();
+        ExecutionRecord {
+            id: self.id.clone(),
+            devbox_id: self.devbox_id.clone(),
+            command: self.command.clone(),
+            shell_name: self.shell_name.clone(),
+            attach_stdin: state.stdin.is_some(),
+            status: self.status(),
+            exit_status: None,
+            stdout: state.stdout.checkpoint_output(),
+            stderr: state.stderr.checkpoint_output(),
+        }
+    }
+
     /// Current status.
     pub fn status(&self) -> ExecutionStatus {
         *self.status.borrow()
+    }
+
+    /// Sets `hook` to run with the execution id when the execution completes, after its
+    /// final state is stored and before its status changes to completed, so no client that
+    /// waits for the completion runs before it. Later calls change nothing. The hook must
+    /// not lock the execution's state.
+    pub fn set_completion_hook(&self, hook: impl Fn(&str) + Send + Sync + 'static) {
+        let _ = self.completion_hook.set(CompletionHook(Box::new(hook)));
     }
 
     /// Returns a receiver of every status change.
@@ -542,6 +605,9 @@ impl Execution {
     /// the exit code, or 128 + the signal number for a command killed by a signal, as bash
     /// reports it. The caller completes the execution with it.
     pub async fn follow(self: &Arc<Self>, mut child: Child) -> i32 {
+        if let Some(store) = &self.store {
+            tokio::spawn(self.clone().checkpoint_output(store.clone()));
+        }
         let mut readers = Vec::new();
         if let Some(stdout) = child.stdout.take() {
             readers.push(tokio::spawn(
@@ -572,6 +638,48 @@ impl Execution {
         // Output that arrives later is read and discarded, as `pump` describes.
         wait_for_readers(&mut readers).await;
         exit_status
+    }
+
+    /// Stores the output of the running command whenever it has changed, waiting
+    /// [`checkpoint_interval`] of the written size after each checkpoint, until the
+    /// execution completes. The completion stores the
+    /// final output itself. The writes run on the blocking pool, away from the pipe readers.
+    async fn checkpoint_output(self: Arc<Self>, store: Arc<Store>) {
+        let mut changes = self.subscribe_output();
+        let mut status = self.subscribe();
+        let mut failure_logged = false;
+        loop {
+            tokio::select! {
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+                _ = status.wait_for(|status| *status == ExecutionStatus::Completed) => return,
+            }
+
+            let record = self.checkpoint_record();
+            let interval =
+                checkpoint_interval(record.stdout.bytes.len() + record.stderr.bytes.len());
+            let target = store.clone();
+            let stored = tokio::task::spawn_blocking(move || target.checkpoint_execution(&record))
+                .await
+                .map_err(anyhow::Error::from)
+                .and_then(|stored| stored);
+            if let Err(error) = stored {
+                // Logged once per execution, because the next checkpoint likely fails too.
+                if !failure_logged {
+                    tracing::error!(devbox_id = %self.devbox_id, execution_id = %self.id, error = %format!("{error:#}"), "failed to checkpoint the output of a running command; a crash would lose it");
+                    failure_logged = true;
+                }
+            }
+
+            // Output that arrives meanwhile marks `changes`, so it is stored next round.
+            tokio::select! {
+                () = tokio::time::sleep(interval) => {}
+                _ = status.wait_for(|status| *status == ExecutionStatus::Completed) => return,
+            }
+        }
     }
 
     /// Completes an execution that could not start, with `message` on stderr and exit
@@ -609,6 +717,9 @@ impl Execution {
         // Stored before the status changes, so no client sees a completion a restart loses.
         if let Some(store) = &self.store {
             super::executions::store_completion(store, &self.record());
+        }
+        if let Some(hook) = self.completion_hook.get() {
+            (hook.0)(&self.id);
         }
         self.status.send_replace(ExecutionStatus::Completed);
         self.output_changes
@@ -732,4 +843,32 @@ pub async fn read_spilled(path: &Path, start: u64, end: u64) -> std::io::Result<
     })
     .await
     .map_err(std::io::Error::other)?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkpoint_interval_grows_with_output() {
+        const KIB: usize = 1024;
+        let cases = [
+            (0, 1),
+            (100 * KIB, 1),
+            (256 * KIB, 1),
+            (256 * KIB + 1, 2),
+            (KIB * KIB, 4),
+            (2 * KIB * KIB, 8),
+            (3 * KIB * KIB, 10),
+            (8 * KIB * KIB, 10),
+            (usize::MAX, 10),
+        ];
+        for (stored_bytes, seconds) in cases {
+            assert_eq!(
+                checkpoint_interval(stored_bytes),
+                Duration::from_secs(seconds),
+                "interval after {stored_bytes} bytes"
+            );
+        }
+    }
 }

@@ -466,10 +466,9 @@ pub(super) fn store_completion(store: &Store, record: &ExecutionRecord) {
 /// Completes every execution that a previous server run left `queued` or `running`, and
 /// returns their ids. Their processes ended with the previous run, so each one becomes
 /// `completed` with exit status -1 and a last stderr line that explains the server stopped.
-/// Call once at startup, before serving.
-///
-/// NOTE: output is stored only at completion, so what these commands wrote before the stop
-/// is lost.
+/// Call once at startup, before serving. Their output is that of the last checkpoint, so
+/// up to about [`checkpoint_interval`](super::execution::checkpoint_interval) of the
+/// newest output is missing.
 pub fn finish_interrupted_executions(store: &Store) -> anyhow::Result<Vec<String>> {
     store.finish_unfinished_executions(now_ms(), |record| {
         let note = match record.status {

@@ -99,6 +99,16 @@ impl OutputLog {
         }
     }
 
+    /// Copies the newest [`WINDOW_BYTES`] of the memory window, the part of a running
+    /// stream that an output checkpoint stores.
+    pub fn checkpoint_output(&self) -> StoredOutput {
+        let skip = self.window.len().saturating_sub(WINDOW_BYTES);
+        StoredOutput {
+            start: self.window_start + skip as u64,
+            bytes: self.window[skip..].to_vec(),
+        }
+    }
+
     /// Number of bytes the command has written to the stream.
     pub fn len(&self) -> u64 {
         self.window_start + self.window.len() as u64
@@ -442,6 +452,19 @@ mod tests {
             restored.plan_read(output.len() - 5, 10),
             ReadPlan::Memory(b"last\n".to_vec())
         );
+    }
+
+    #[test]
+    fn checkpoint_keeps_newest_window_bytes() {
+        let mut output = OutputLog::new(None);
+        output.append(b"short\n");
+        assert_eq!(output.checkpoint_output(), output.stored_output());
+
+        output.append(&vec![b'a'; WINDOW_BYTES]);
+        let checkpoint = output.checkpoint_output();
+        assert_eq!(checkpoint.bytes.len(), WINDOW_BYTES);
+        assert_eq!(checkpoint.start, 6);
+        assert_eq!(checkpoint.start + WINDOW_BYTES as u64, output.len());
     }
 
     #[test]

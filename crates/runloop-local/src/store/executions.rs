@@ -1,8 +1,7 @@
-//! Execution records: written when an execution is created and again when it completes,
-//! so a completed execution and its final output survive a restart.
-//!
-//! NOTE: each record keeps up to 4 MiB per output stream, but nothing limits the number of
-//! records per devbox, so a devbox that runs many chatty commands grows the database.
+//! Execution records: written when an execution is created, at output checkpoints while it
+//! runs, and when it completes, so a completed execution and its final output survive a
+//! restart. Each record keeps up to 4 MiB per output stream, and each devbox keeps its
+//! newest [`MAX_COMPLETED_EXECUTIONS`] completed records.
 
 use anyhow::Context;
 use runloop_types::{DevboxLogEntry, ExecutionStatus};
@@ -43,6 +42,12 @@ pub struct ExecutionRecord {
     pub stderr: StoredOutput,
 }
 
+/// Completed executions each devbox keeps by default. Storing another completion deletes the
+/// oldest completed records of that devbox beyond this count, but never a queued or running
+/// one. With up to 8 MiB of output each, this bounds a devbox's records to about
+/// 8 GiB in the worst case.
+pub const MAX_COMPLETED_EXECUTIONS: usize = 1_000;
+
 const COLUMNS: &str = "id, devbox_id, command, shell_name, attach_stdin, status, exit_status, \
                        stdout_start, stdout, stderr_start, stderr";
 
@@ -81,16 +86,44 @@ impl Store {
         })
     }
 
-    /// Writes the final status, exit status and output of an execution and appends
-    /// `exited` to its devbox's log, in one transaction.
+    /// Writes the final status, exit status and output of an execution, appends `exited` to
+    /// its devbox's log and deletes the devbox's oldest completed executions beyond
+    /// [`Store::max_completed_executions`], in one transaction.
     pub fn complete_execution(
         &self,
         record: &ExecutionRecord,
         exited: &DevboxLogEntry,
     ) -> anyhow::Result<()> {
+        let keep = self.max_completed_executions();
         self.write(|tx| {
             put_execution_tx(tx, record, crate::clock::now_ms())?;
-            append_log_tx(tx, &record.devbox_id, exited)
+            append_log_tx(tx, &record.devbox_id, exited)?;
+            prune_completed_tx(tx, &record.devbox_id, keep)
+        })
+    }
+
+    /// Stores the status and output of an execution that has not completed, so a crash
+    /// loses only the output written after this call. Changes nothing once the stored
+    /// execution is completed, so a checkpoint that races with the completion cannot undo
+    /// it. Returns whether a record was updated.
+    pub fn checkpoint_execution(&self, record: &ExecutionRecord) -> anyhow::Result<bool> {
+        self.write(|tx| {
+            let updated = tx
+                .execute(
+                    "UPDATE executions SET status = ?2, stdout_start = ?3, stdout = ?4,
+                         stderr_start = ?5, stderr = ?6
+                     WHERE id = ?1 AND status != 'completed' AND ?2 != 'completed'",
+                    params![
+                        record.id,
+                        status_text(record.status),
+                        offset_value(record.stdout.start)?,
+                        record.stdout.bytes,
+                        offset_value(record.stderr.start)?,
+                        record.stderr.bytes,
+                    ],
+                )
+                .with_context(|| format!("failed to checkpoint execution {}", record.id))?;
+            Ok(updated > 0)
         })
     }
 
@@ -113,27 +146,49 @@ impl Store {
     }
 
     /// Applies `finish` to every execution that is not `completed` and stores the changed
-    /// record together with the log entry `finish` returns, in one transaction. Returns the
-    /// ids of those executions. Used at startup, because the processes of a previous run are
-    /// gone.
+    /// record together with the log entry `finish` returns, in one transaction, then applies
+    /// the retention limit to their devboxes. Returns the ids of those executions. Used at
+    /// startup, because the processes of a previous run are gone.
     pub fn finish_unfinished_executions(
         &self,
         now_ms: i64,
         mut finish: impl FnMut(&mut ExecutionRecord) -> DevboxLogEntry,
     ) -> anyhow::Result<Vec<String>> {
+        let keep = self.max_completed_executions();
         self.write(|tx| {
             let records = unfinished_records(tx)?;
 
             let mut ids = Vec::new();
+            let mut devbox_ids = Vec::new();
             for mut record in records {
                 let entry = finish(&mut record);
                 put_execution_tx(tx, &record, now_ms)?;
                 append_log_tx(tx, &record.devbox_id, &entry)?;
+                if !devbox_ids.contains(&record.devbox_id) {
+                    devbox_ids.push(record.devbox_id.clone());
+                }
                 ids.push(record.id);
+            }
+            for devbox_id in &devbox_ids {
+                prune_completed_tx(tx, devbox_id, keep)?;
             }
             Ok(ids)
         })
     }
+}
+
+/// Deletes the completed executions of devbox `devbox_id` except the `keep` newest, by
+/// creation order. Queued and running executions are never deleted.
+fn prune_completed_tx(tx: &Transaction<'_>, devbox_id: &str, keep: usize) -> anyhow::Result<()> {
+    let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+    tx.execute(
+        "DELETE FROM executions WHERE devbox_id = ?1 AND status = 'completed' AND seq NOT IN (
+             SELECT seq FROM executions WHERE devbox_id = ?1 AND status = 'completed'
+             ORDER BY seq DESC LIMIT ?2)",
+        params![devbox_id, keep],
+    )
+    .with_context(|| format!("failed to delete old executions of devbox {devbox_id}"))?;
+    Ok(())
 }
 
 /// Inserts or replaces the state of `record`, keeping the create time of a stored one.
@@ -381,5 +436,133 @@ mod tests {
             .finish_unfinished_executions(6, finish)
             .expect("finish");
         assert!(again.is_empty());
+    }
+
+    #[test]
+    fn checkpoint_stores_output_until_completion() {
+        let (_dir, store) = temp_store();
+        insert_test_devbox(&store, "dbx_1");
+        let mut running = record("exe_1", ExecutionStatus::Queued);
+        store
+            .insert_execution(&running, 1, &entry("queued", "exe_1"))
+            .expect("insert");
+
+        running.status = ExecutionStatus::Running;
+        running.stdout.bytes = b"first\n".to_vec();
+        assert!(store.checkpoint_execution(&running).expect("checkpoint"));
+        let read = store.get_execution("dbx_1", "exe_1").expect("get");
+        assert_eq!(read.as_ref(), Some(&running));
+
+        let mut completed = running.clone();
+        completed.status = ExecutionStatus::Completed;
+        completed.exit_status = Some(0);
+        completed.stdout.bytes = b"first\nlast\n".to_vec();
+        store
+            .complete_execution(&completed, &entry("exited", "exe_1"))
+            .expect("complete");
+        let late = store
+            .checkpoint_execution(&running)
+            .expect("late checkpoint");
+        assert!(
+            !late,
+            "a checkpoint after the completion changed the record"
+        );
+        let read = store.get_execution("dbx_1", "exe_1").expect("get");
+        assert_eq!(read, Some(completed));
+    }
+
+    #[test]
+    fn checkpoint_of_unknown_execution_changes_nothing() {
+        let (_dir, store) = temp_store();
+        insert_test_devbox(&store, "dbx_1");
+        let stored = store
+            .checkpoint_execution(&record("exe_x", ExecutionStatus::Running))
+            .expect("checkpoint");
+        assert!(!stored);
+        assert_eq!(store.get_execution("dbx_1", "exe_x").expect("get"), None);
+    }
+
+    #[test]
+    fn completion_prunes_oldest_completed_executions() {
+        let (_dir, store) = temp_store();
+        let store = store.with_max_completed_executions(2);
+        insert_test_devbox(&store, "dbx_1");
+        insert_test_devbox(&store, "dbx_2");
+        let other = ExecutionRecord {
+            devbox_id: "dbx_2".to_owned(),
+            ..record("exe_other", ExecutionStatus::Completed)
+        };
+        store
+            .complete_execution(&other, &entry("exited", "exe_other"))
+            .expect("complete in another devbox");
+        // exe_0 runs throughout, so it is never pruned although it is the oldest.
+        store
+            .insert_execution(
+                &record("exe_0", ExecutionStatus::Running),
+                1,
+                &entry("started", "exe_0"),
+            )
+            .expect("insert running");
+
+        for index in 1..=4 {
+            let id = format!("exe_{index}");
+            store
+                .insert_execution(
+                    &record(&id, ExecutionStatus::Running),
+                    1,
+                    &entry("started", &id),
+                )
+                .expect("insert");
+            let mut done = record(&id, ExecutionStatus::Completed);
+            done.exit_status = Some(0);
+            store
+                .complete_execution(&done, &entry("exited", &id))
+                .expect("complete");
+        }
+
+        let exists =
+            |devbox: &str, id: &str| store.get_execution(devbox, id).expect("get").is_some();
+        assert!(exists("dbx_1", "exe_0"), "a running execution was pruned");
+        assert!(!exists("dbx_1", "exe_1"));
+        assert!(!exists("dbx_1", "exe_2"));
+        assert!(exists("dbx_1", "exe_3"));
+        assert!(exists("dbx_1", "exe_4"));
+        assert!(
+            exists("dbx_2", "exe_other"),
+            "another devbox lost an execution"
+        );
+    }
+
+    #[test]
+    fn finishing_interrupted_executions_prunes_old_ones() {
+        let (_dir, store) = temp_store();
+        let store = store.with_max_completed_executions(1);
+        insert_test_devbox(&store, "dbx_1");
+        let mut done = record("exe_old", ExecutionStatus::Completed);
+        done.exit_status = Some(0);
+        store
+            .complete_execution(&done, &entry("exited", "exe_old"))
+            .expect("complete");
+        store
+            .insert_execution(
+                &record("exe_new", ExecutionStatus::Running),
+                1,
+                &entry("started", "exe_new"),
+            )
+            .expect("insert");
+
+        let ids = store
+            .finish_unfinished_executions(5, |record| {
+                record.status = ExecutionStatus::Completed;
+                record.exit_status = Some(-1);
+                entry("interrupted", &record.id)
+            })
+            .expect("finish");
+        assert_eq!(ids, ["exe_new"]);
+        assert_eq!(store.get_execution("dbx_1", "exe_old").expect("get"), None);
+        assert!(store
+            .get_execution("dbx_1", "exe_new")
+            .expect("get")
+            .is_some());
     }
 }

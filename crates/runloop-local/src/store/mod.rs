@@ -20,7 +20,7 @@ use anyhow::Context;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 pub use devboxes::{DevboxRecord, Transition};
-pub use executions::{ExecutionRecord, StoredOutput};
+pub use executions::{ExecutionRecord, StoredOutput, MAX_COMPLETED_EXECUTIONS};
 pub use snapshot_list::{MetadataMatch, SnapshotFilter};
 pub use snapshots::SnapshotBase;
 
@@ -106,6 +106,8 @@ pub struct PageRequest {
 /// The state database of one data dir.
 pub struct Store {
     conn: Mutex<Connection>,
+    /// Completed executions each devbox keeps; see [`MAX_COMPLETED_EXECUTIONS`].
+    max_completed_executions: usize,
 }
 
 impl std::fmt::Debug for Store {
@@ -144,7 +146,22 @@ impl Store {
 
         Ok(Self {
             conn: Mutex::new(conn),
+            max_completed_executions: MAX_COMPLETED_EXECUTIONS,
         })
+    }
+
+    /// Sets how many completed executions each devbox keeps (at least 1), in place of
+    /// [`MAX_COMPLETED_EXECUTIONS`]. Applies to completions stored from now on.
+    #[cfg(any(test, feature = "test-hooks"))]
+    #[must_use]
+    pub fn with_max_completed_executions(mut self, count: usize) -> Self {
+        self.max_completed_executions = count.max(1);
+        self
+    }
+
+    /// Returns how many completed executions each devbox keeps.
+    pub fn max_completed_executions(&self) -> usize {
+        self.max_completed_executions
     }
 
     /// Runs `f` in one write transaction and commits it when `f` succeeds.

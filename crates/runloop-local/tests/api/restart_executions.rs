@@ -1,11 +1,15 @@
-//! Executions and devbox logs across restarts on the same data dir: completed executions
-//! keep their output, unfinished ones come back completed with exit status -1 after a
-//! crash, and commands killed by a clean stop are recorded as killed.
+//! Executions and devbox logs across restarts on the same data dir. Completed executions
+//! keep their output. After a crash, unfinished ones come back completed with exit status
+//! -1 and their checkpointed output. Commands killed by a clean stop are recorded as
+//! killed, and each devbox keeps only its newest completed executions.
+
+use std::time::Duration;
 
 use reqwest::StatusCode;
+use runloop_local::Config;
 use serde_json::{json, Value};
 
-use crate::common::TestServer;
+use crate::common::{TestServer, TOKEN};
 use crate::executions_support::{execution_id, open_stream, read_chunks, start_async};
 
 /// Exit status of a command killed with SIGKILL (128 + 9).
@@ -16,6 +20,9 @@ const EXIT_NOT_RUN: i64 = -1;
 
 /// Bytes of each stream a completed execution keeps (4 MiB).
 const WINDOW_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Time between two output checkpoints of a running execution, plus a margin for the write.
+const CHECKPOINT_WAIT: Duration = Duration::from_millis(1_500);
 
 /// Returns the execution `execution` of devbox `id`, with `query` appended to the path.
 async fn get_execution(
@@ -173,6 +180,11 @@ async fn unfinished_executions_end_after_crash() {
     .await;
     let running = execution_id(&running);
     await_execution_status(&crashed, &id, &running, "running").await;
+    let mut stdout = open_stream(&crashed, &id, &running, "stdout", None).await;
+    let event = stdout.next().await.expect("first output");
+    assert_eq!(event.chunk(), ("started\n".to_owned(), 8));
+    // The output API cannot show when a checkpoint has been written, so this waits.
+    tokio::time::sleep(CHECKPOINT_WAIT).await;
     let queued = start_async(
         &crashed,
         &id,
@@ -189,10 +201,7 @@ async fn unfinished_executions_end_after_crash() {
     assert_eq!(status, StatusCode::OK, "{view}");
     assert_eq!(view["status"], "completed");
     assert_eq!(view["exit_status"], EXIT_NOT_RUN);
-    assert_eq!(
-        view["stdout"], "",
-        "output of an interrupted run is not stored"
-    );
+    assert_eq!(view["stdout"], "started\n", "checkpointed output was lost");
     assert_eq!(
         view["stderr"],
         "runloop-local: the server stopped while the command ran, so its exit status is \
@@ -280,6 +289,58 @@ async fn devbox_logs_survive_restart() {
     assert_eq!(by_execution.len(), 2, "{by_execution:?}");
     assert_eq!(by_execution[0]["message"], "command started");
     assert_eq!(by_execution[1]["exit_code"], 4);
+
+    second.stop().await;
+}
+
+#[tokio::test]
+async fn oldest_completed_executions_are_pruned() {
+    let dir = tempfile::tempdir().expect("temporary data dir");
+    let mut config = Config::new(dir.path(), TOKEN);
+    config.max_completed_executions = 2;
+    let mut first = TestServer::start_with(config);
+    let id = first.create_running(json!({})).await;
+    let sleeper = execution_id(&start_async(&first, &id, json!({ "command": "sleep 600" })).await);
+    let mut executions = Vec::new();
+    for index in 0..3 {
+        let view = first.exec(&id, &format!("echo {index}")).await;
+        assert_eq!(view["status"], "completed", "{view}");
+        executions.push(execution_id(&view));
+    }
+
+    // The server forgets a deleted execution at once, not only after a restart.
+    let (status, pruned) = get_execution(&first, &id, &executions[0], "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{pruned}");
+    let (status, running) = get_execution(&first, &id, &sleeper, "").await;
+    assert_eq!(status, StatusCode::OK, "{running}");
+    assert_eq!(running["status"], "running", "{running}");
+
+    // Completing the oldest execution makes it the oldest completed one, so it goes too.
+    let (status, killed) = first
+        .post(
+            &format!("/v1/devboxes/{id}/executions/{sleeper}/kill"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{killed}");
+    let (status, pruned) = get_execution(&first, &id, &sleeper, "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{pruned}");
+    for (index, execution) in executions.iter().enumerate().skip(1) {
+        let (status, kept) = get_execution(&first, &id, execution, "").await;
+        assert_eq!(status, StatusCode::OK, "{kept}");
+        assert_eq!(kept["stdout"], format!("{index}\n"));
+    }
+    first.stop().await;
+
+    let mut second = TestServer::start_in(dir.path());
+    second.track(&id);
+    let (status, pruned) = get_execution(&second, &id, &executions[0], "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{pruned}");
+    for (index, execution) in executions.iter().enumerate().skip(1) {
+        let (status, kept) = get_execution(&second, &id, execution, "").await;
+        assert_eq!(status, StatusCode::OK, "{kept}");
+        assert_eq!(kept["stdout"], format!("{index}\n"));
+    }
 
     second.stop().await;
 }
