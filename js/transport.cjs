@@ -103,6 +103,19 @@ function declaredLength(headers) {
   return length !== null && /^\d+$/.test(length.trim()) ? Number(length) : undefined;
 }
 
+/**
+ * Settles with `work`, or rejects when `signal` aborts first. A caller's `fetch` replacement
+ * may ignore the signal, and the timeout and aborts must still end the attempt.
+ */
+function untilAborted(work, signal) {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 /** Reads a 2xx body in the form `mode` names; see `ResponseMode` in src/platform.rs. */
 async function readBody(response, mode) {
   switch (mode) {
@@ -153,11 +166,16 @@ async function sendAttempt(fetchFn, url, method, headers, body, timeoutMs, signa
       if (isStream(body)) init.duplex = 'half';
     }
 
-    const response = await send(url, init);
-    const status = response.status;
-    const success = status >= 200 && status < 300;
-    const payload = success ? await readBody(response, mode) : await response.text();
-    return { status, headers: joinHeaders(response.headers), body: payload, controller };
+    const exchange = (async () => {
+      const response = await send(url, init);
+      const status = response.status;
+      const success = status >= 200 && status < 300;
+      const payload = success ? await readBody(response, mode) : await response.text();
+      return { status, headers: joinHeaders(response.headers), body: payload, controller };
+    })();
+    // The global fetch honours the signal; a replacement passed as the `fetch` option gets
+    // watched, so that it cannot hang the call past its timeout or an abort.
+    return await (fetchFn ? untilAborted(exchange, controller.signal) : exchange);
   } catch (error) {
     return { status: 0, error, timedOut };
   } finally {

@@ -263,6 +263,122 @@ describe('scripted fetch', () => {
   });
 });
 
+describe('argument types', () => {
+  /** Returns an SDK whose requests all go to a scripted `fetch` answering `body`. */
+  function scriptedSdk(body) {
+    const { fetch, calls } = scriptedFetch(() => ({ body }));
+    const runloop = new RunloopSDK({ bearerToken: 't', baseURL: 'http://api.test', fetch });
+    return { runloop, calls };
+  }
+
+  const completed = {
+    execution_id: 'exe_1',
+    devbox_id: 'dbx_1',
+    status: 'completed',
+    exit_status: 0,
+    stdout: 'one\ntwo\n',
+    stderr: 'oops\n',
+  };
+
+  test('non-string ids and commands reject or throw RunloopError', async () => {
+    const { runloop, calls } = scriptedSdk(completed);
+    const devbox = runloop.devbox.fromId('dbx_1');
+    const cases = [
+      ['cmd.exec(42)', () => devbox.cmd.exec(42), /Invalid command: expected a string, got number/],
+      [
+        'cmd.exec({ command })',
+        () => devbox.cmd.exec({ command: 'echo' }),
+        /Invalid command: .* got object/,
+      ],
+      ['cmd.exec(null)', () => devbox.cmd.exec(null), /Invalid command: .* got null/],
+      ['cmd.exec()', () => devbox.cmd.exec(), /Invalid command: .* got undefined/],
+      ['cmd.execAsync(42)', () => devbox.cmd.execAsync(42), /Invalid command: .* got number/],
+      ['devbox.fromId(42)', () => runloop.devbox.fromId(42), /Invalid id: .* got number/],
+      ['devbox.fromId()', () => runloop.devbox.fromId(), /Invalid id: .* got undefined/],
+      ['snapshot.fromId(7)', () => runloop.snapshot.fromId(7), /Invalid id: .* got number/],
+      [
+        'devbox.createFromSnapshot(1)',
+        () => runloop.devbox.createFromSnapshot(1),
+        /Invalid snapshot_id: .* got number/,
+      ],
+      ['api.devboxes.retrieve(5)', () => runloop.api.devboxes.retrieve(5), /Invalid id: /],
+      [
+        'api.devboxes.downloadFile(5)',
+        () => runloop.api.devboxes.downloadFile(5, { path: 'a' }),
+        /Invalid id: /,
+      ],
+      [
+        'api.devboxes.executions.retrieve',
+        () => runloop.api.devboxes.executions.retrieve('dbx_1', 9),
+        /Invalid execution_id: .* got number/,
+      ],
+      [
+        'api.devboxes.executions.streamStdoutUpdates',
+        () => runloop.api.devboxes.executions.streamStdoutUpdates(true, 'exe_1'),
+        /Invalid devbox_id: .* got boolean/,
+      ],
+      [
+        'api.devboxes.diskSnapshots.delete',
+        () => runloop.api.devboxes.diskSnapshots.delete(1),
+        /Invalid id: /,
+      ],
+    ];
+
+    for (const [name, call, message] of cases) {
+      let error;
+      try {
+        error = await call().then(
+          () => undefined,
+          (rejection) => rejection,
+        );
+      } catch (thrown) {
+        error = thrown;
+      }
+      assert.ok(error instanceof RunloopError, `${name}: got ${error}`);
+      assert.match(error.message, message, name);
+    }
+    assert.equal(calls.length, 0, 'no request was sent');
+
+    const result = await devbox.cmd.exec('echo');
+    assert.equal(await result.stdout(1), 'two', 'the SDK still works afterwards');
+  });
+
+  test('promise methods reject instead of throwing', () => {
+    const { runloop } = scriptedSdk(completed);
+    const promise = runloop.devbox.fromId('dbx_1').cmd.exec(42);
+
+    assert.ok(promise instanceof Promise);
+    return assert.rejects(promise, RunloopError);
+  });
+
+  test('invalid numLines rejects naming numLines', async () => {
+    const { runloop } = scriptedSdk(completed);
+    const result = await runloop.devbox.fromId('dbx_1').cmd.exec('echo');
+
+    for (const numLines of [-1, 1.5, NaN, '2']) {
+      const error = await result.stdout(numLines).catch((e) => e);
+      assert.ok(error instanceof RunloopError, `stdout(${numLines}): got ${error}`);
+      assert.match(error.message, /numLines/, `stdout(${numLines})`);
+      const stderrError = await result.stderr(numLines).catch((e) => e);
+      assert.ok(stderrError instanceof RunloopError, `stderr(${numLines}): got ${stderrError}`);
+    }
+    assert.equal(await result.stdout(0), '');
+    assert.equal(await result.stdout(Infinity), 'one\ntwo');
+    assert.equal(await result.stderr(1), 'oops');
+  });
+
+  test('invalid baseURL throws naming baseURL', () => {
+    for (const baseURL of ['not a url', 'ftp://x', 'http://', '/relative']) {
+      assert.throws(
+        () => new RunloopSDK({ bearerToken: 't', baseURL }),
+        (error) => error instanceof RunloopError && /baseURL/.test(error.message),
+        baseURL,
+      );
+    }
+    assert.ok(new RunloopSDK({ bearerToken: 't', baseURL: 'HTTPS://api.test/prefix/' }));
+  });
+});
+
 describe('module systems', () => {
   test('require and import expose the same classes', () => {
     const require = createRequire(import.meta.url);

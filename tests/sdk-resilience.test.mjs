@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
+  APIConnectionTimeoutError,
   APIUserAbortError,
   InternalServerError,
   NotFoundError,
@@ -105,6 +106,38 @@ describe('aborts and timeouts mid-wait', () => {
 
     assert.ok(create instanceof APIUserAbortError, `got ${create?.name}`);
     assert.ok(running instanceof APIUserAbortError, `got ${running?.name}`);
+  });
+});
+
+describe('a fetch replacement that ignores the signal', () => {
+  const hangingFetch = () => new Promise(() => {});
+
+  test('timeout still ends the call', async () => {
+    const client = new RunloopSDK({
+      baseURL: 'http://127.0.0.1:1',
+      bearerToken: 't',
+      maxRetries: 0,
+      fetch: hangingFetch,
+    });
+
+    const started = Date.now();
+    const error = await client.devbox.fromId('dbx_1').getInfo({ timeout: 200 }).catch((e) => e);
+
+    assert.ok(error instanceof APIConnectionTimeoutError, `got ${error?.name}`);
+    assert.ok(Date.now() - started < 5_000, 'the timeout ended the attempt');
+  });
+
+  test('abort still ends the call', async () => {
+    const client = new RunloopSDK({
+      baseURL: 'http://127.0.0.1:1',
+      bearerToken: 't',
+      fetch: hangingFetch,
+    });
+
+    const signal = AbortSignal.timeout(200);
+    const error = await client.devbox.fromId('dbx_1').getInfo({ signal }).catch((e) => e);
+
+    assert.ok(error instanceof APIUserAbortError, `got ${error?.name}`);
   });
 });
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { NotFoundError, RunloopSDK, Snapshot } from 'runloop-wasm';
+import { NotFoundError, RunloopError, RunloopSDK, Snapshot } from 'runloop-wasm';
 
 import { recordingFetch } from './support/fetch.mjs';
 import { startServer } from './support/server.mjs';
@@ -166,6 +166,40 @@ describe('snapshot list', () => {
     assert.equal(teams.length, 5);
     for (const snapshot of teams) assert.ok(['a', 'c'].includes(snapshot.info.metadata.team));
     assert.match(calls[0].url, /metadata%5Bteam%5D%5Bin%5D=a%2Cc/);
+  });
+
+  test('official metadata[key] names filter too', async () => {
+    const teamB = await runloop.snapshot.list({ devbox_id: lister.id, 'metadata[team]': 'b' });
+    const teamsAc = await runloop.api.devboxes.diskSnapshots.list({
+      devbox_id: lister.id,
+      'metadata[team][in]': 'a,c',
+    });
+
+    assert.equal(teamB.length, 2);
+    for (const snapshot of teamB) assert.equal(snapshot.info.metadata.team, 'b');
+    assert.equal(teamsAc.snapshots.length, 5);
+    for (const view of teamsAc.snapshots) assert.ok(['a', 'c'].includes(view.metadata.team));
+  });
+
+  test('unknown filter keys are rejected', async () => {
+    const cases = [
+      () => runloop.snapshot.list({ devboxId: lister.id }),
+      () => runloop.api.devboxes.listDiskSnapshots({ devbox: lister.id }),
+      () => runloop.snapshot.prune({ devboxId: lister.id, keep: 0, dryRun: true }),
+      () => runloop.devbox.list({ state: 'running' }).fetchPage(null),
+      () => runloop.devbox.create({ nmae: 'typo' }),
+    ];
+
+    for (const call of cases) {
+      const error = await call().then(
+        () => null,
+        (e) => e,
+      );
+      assert.ok(error instanceof RunloopError, `${call}: got ${error}`);
+      assert.match(error.message, /Invalid params\.\w+: unknown field/, `${call}`);
+    }
+    const listed = await runloop.snapshot.list({ devbox_id: lister.id });
+    assert.equal(listed.length, ids.length);
   });
 
   test('invalid metadata filter is rejected naming the key', async () => {

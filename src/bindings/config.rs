@@ -1,7 +1,7 @@
 //! The `RunloopSDK` constructor's options: defaults from the environment in Node, type checks
 //! with messages naming the option, and the browser rule.
 
-use js_sys::Function;
+use js_sys::{Array, Function, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::convert::{from_js, is_absent, optional_milliseconds, property};
@@ -36,6 +36,7 @@ pub(crate) fn sdk_options(options: &JsValue) -> Result<SdkOptions> {
         .map(|url| url.trim().to_owned())
         .filter(|url| !url.is_empty())
         .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+    check_base_url(&base_url)?;
     check_browser_use(options, &base_url)?;
 
     let mut config = ClientConfig::new(bearer_token);
@@ -83,6 +84,32 @@ fn check_browser_use(options: &JsValue, base_url: &str) -> Result<()> {
          loads this page can read the key. Call the API through your own server (a baseURL \
          path on this origin), or pass dangerouslyAllowBrowser: true if every user of this \
          page may hold the key."
+    )))
+}
+
+/// Checks that `baseURL` is an absolute `http:` or `https:` URL, as the host's `URL`
+/// constructor parses it, or a path such as `/api` where a `location` global exists for
+/// `fetch` to resolve it against (a page or a worker).
+fn check_base_url(base_url: &str) -> Result<()> {
+    let is_path = base_url.starts_with('/') && !base_url.starts_with("//");
+    if is_path && !is_absent(&global("location")) {
+        return Ok(());
+    }
+
+    // NOTE: a host without a `URL` constructor gets no check here.
+    let Ok(constructor) = global("URL").dyn_into::<Function>() else {
+        return Ok(());
+    };
+    let parsed = Reflect::construct(&constructor, &Array::of1(&JsValue::from_str(base_url)));
+    let protocol = parsed
+        .ok()
+        .and_then(|url| property(&url, "protocol").as_string());
+    if matches!(protocol.as_deref(), Some("http:" | "https:")) {
+        return Ok(());
+    }
+    Err(Error::InvalidArgument(format!(
+        "Invalid baseURL: expected an http:// or https:// URL such as {DEFAULT_BASE_URL}, \
+         got '{base_url}'. Check options.baseURL or the RUNLOOP_BASE_URL environment variable."
     )))
 }
 

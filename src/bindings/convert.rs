@@ -162,3 +162,82 @@ pub(crate) fn optional_milliseconds(object: &JsValue, key: &str) -> Result<Optio
         ))),
     }
 }
+
+/// Converts a JS argument like [`from_js_or_default`], after checking that every key of the
+/// object that is set (not `undefined` or `null`) is a field of `T` or one of `extra`. A
+/// misspelled filter would otherwise be dropped, and a list or prune would act on everything.
+pub(crate) fn from_js_checked<T: DeserializeOwned + Default>(
+    value: &JsValue,
+    argument: &str,
+    extra: &[&str],
+) -> Result<T> {
+    if value.is_object() && !js_sys::Array::is_array(value) {
+        let fields = field_names::<T>();
+        for key in Object::keys(value.unchecked_ref::<Object>()).iter() {
+            let Some(key) = key.as_string() else { continue };
+            let known = fields.contains(&key.as_str()) || extra.contains(&key.as_str());
+            if !known && !is_absent(&property(value, &key)) {
+                return Err(Error::InvalidArgument(format!(
+                    "Invalid {argument}.{key}: unknown field; expected one of {}",
+                    fields
+                        .iter()
+                        .chain(extra)
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        }
+    }
+    from_js_or_default(value, argument)
+}
+
+/// Returns the field names that `T`'s `Deserialize` implementation declares, by asking it to
+/// read from a deserializer that records them and reads nothing.
+fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(FieldNames(&mut fields));
+    fields
+}
+
+/// A deserializer that records the field list of the struct asked for and fails.
+struct FieldNames<'a>(&'a mut &'static [&'static str]);
+
+impl<'de> serde::Deserializer<'de> for FieldNames<'_> {
+    type Error = serde::de::value::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        Err(serde::de::Error::custom("field names only"))
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        *self.0 = fields;
+        Err(serde::de::Error::custom("field names only"))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
+    }
+}
+
+/// Reads a required string argument such as an id or a command. wasm-bindgen's glue for a
+/// `String` parameter does not check the type, so exports take a `JsValue` and check here.
+pub(crate) fn string_arg(value: &JsValue, argument: &str) -> Result<String> {
+    value.as_string().ok_or_else(|| {
+        let found = if value.is_null() {
+            "null".to_owned()
+        } else {
+            value.js_typeof().as_string().unwrap_or_default()
+        };
+        Error::InvalidArgument(format!(
+            "Invalid {argument}: expected a string, got {found}"
+        ))
+    })
+}

@@ -15,11 +15,12 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use super::convert::{
-    from_js, from_js_or_default, is_absent, property, request_options, to_js, wait_options,
+    from_js, from_js_or_default, is_absent, property, request_options, string_arg, to_js,
+    wait_options,
 };
 use super::errors::to_js_error;
 use super::output::{deliver_lines, OutputLines};
-use super::{send_view, spawn, JsClient};
+use super::{rejected, send_view, spawn, JsClient};
 use crate::error::{Error, Result};
 use crate::output::{buffered_output, streamed_output};
 use crate::platform::ErrorCause;
@@ -177,11 +178,15 @@ impl DevboxCmdOps {
     #[wasm_bindgen(unchecked_return_type = "Promise<ExecutionResult>")]
     pub fn exec(
         &self,
-        command: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] command: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "ExecParams & ExecuteStreamingCallbacks")]
         params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: JsValue,
     ) -> Promise {
+        let command = match string_arg(&command, "command") {
+            Ok(command) => command,
+            Err(error) => return rejected(error),
+        };
         let client = Rc::clone(&self.client);
         let devbox_id = self.devbox_id.clone();
         spawn(async move {
@@ -240,21 +245,25 @@ impl DevboxCmdOps {
     /// line by line in the background, and `result()` resolves after the last line.
     ///
     /// ```ts
-    /// const server = await devbox.cmd.execAsync('python -m http.server 8080', {
+    /// const job = await devbox.cmd.execAsync('./build.sh', {
     ///   stderr: (line) => console.error(line),
     /// });
-    /// await server.kill();
+    /// await job.kill({ kill_process_group: true });
     /// ```
     #[wasm_bindgen(js_name = execAsync, unchecked_return_type = "Promise<Execution>")]
     pub fn exec_async(
         &self,
-        command: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] command: JsValue,
         #[wasm_bindgen(
             unchecked_optional_param_type = "ExecAsyncParams & ExecuteStreamingCallbacks"
         )]
         params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
+        let command = match string_arg(&command, "command") {
+            Ok(command) => command,
+            Err(error) => return rejected(error),
+        };
         let client = Rc::clone(&self.client);
         let devbox_id = self.devbox_id.clone();
         spawn(async move {
@@ -509,16 +518,24 @@ impl ExecutionResult {
     }
 }
 
-/// Reads `numLines`: `undefined` or `null` for the whole output, else a number truncated to an
-/// integer. `as` saturates, so `Infinity` keeps every line.
+/// Reads `numLines`: `undefined` or `null` for the whole output, else a whole number of at
+/// least 0. `as` saturates, so `Infinity` keeps every line.
 fn line_count(value: &JsValue) -> Result<Option<i64>> {
     if is_absent(value) {
         return Ok(None);
     }
     match value.as_f64() {
-        Some(lines) if !lines.is_nan() => Ok(Some(lines.trunc() as i64)),
-        _ => Err(Error::InvalidArgument(
-            "Invalid numLines: expected a number".to_owned(),
+        Some(lines) if lines.is_finite() && lines >= 0.0 && lines.fract() != 0.0 => {
+            Err(Error::InvalidArgument(format!(
+                "Invalid numLines: expected a whole number of lines, got {lines}"
+            )))
+        }
+        Some(lines) if lines >= 0.0 => Ok(Some(lines as i64)),
+        Some(lines) => Err(Error::InvalidArgument(format!(
+            "Invalid numLines: expected a number of lines of at least 0, got {lines}"
+        ))),
+        None => Err(Error::InvalidArgument(
+            "Invalid numLines: expected a number of lines".to_owned(),
         )),
     }
 }
@@ -587,7 +604,8 @@ impl ExecutionResult {
 
     /// Returns the command's standard output. Without `numLines`, the whole output; with
     /// it, the last `numLines` lines with trailing empty lines dropped and no final newline
-    /// (`numLines <= 0` gives `""`). When the server truncated the output (see
+    /// (`numLines` 0 gives `""`). Rejects with `RunloopError` when `numLines` is negative,
+    /// fractional or `NaN`. When the server truncated the output (see
     /// `result.stdout_truncated`) and more lines are needed, reads the full output stream
     /// first.
     ///

@@ -15,9 +15,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal};
 
-use super::convert::{
-    from_js_or_default, is_absent, object, optional_flag, property, wait_options,
-};
+use super::convert::{from_js_checked, is_absent, object, optional_flag, property, wait_options};
 use super::devbox::Devbox;
 use super::errors::error_to_js;
 use super::snapshot::Snapshot;
@@ -139,7 +137,7 @@ impl FanOutCall {
                 }
             },
         };
-        let params = from_js_or_default(&property(options, "params"), "options.params")?;
+        let params = from_js_checked(&property(options, "params"), "options.params", &[])?;
 
         Ok(Self {
             count,

@@ -7,9 +7,9 @@ use std::rc::Rc;
 use js_sys::{Array, Promise};
 use runloop_types::DevboxListParams;
 use wasm_bindgen::prelude::wasm_bindgen;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
-use super::convert::{from_js_or_default, object, request_options, to_js};
+use super::convert::{from_js_checked, object, property, request_options, to_js};
 use super::devbox::Devbox;
 use super::snapshot::Snapshot;
 use super::{spawn, JsClient};
@@ -59,7 +59,7 @@ impl DevboxList {
         let params = self.params.clone();
         let options = self.options.clone();
         spawn(async move {
-            let mut params: DevboxListParams = from_js_or_default(&params, "params")?;
+            let mut params: DevboxListParams = from_js_checked(&params, "params", &[])?;
             if let Some(cursor) = cursor.as_string() {
                 params.starting_after = Some(cursor);
             }
@@ -124,7 +124,7 @@ impl SnapshotList {
         let params = self.params.clone();
         let options = self.options.clone();
         spawn(async move {
-            let mut params: SnapshotListParams = from_js_or_default(&params, "params")?;
+            let mut params = snapshot_filter(&params, "params", &[])?;
             if let Some(cursor) = cursor.as_string() {
                 params.starting_after = Some(cursor);
             }
@@ -151,4 +151,62 @@ impl SnapshotList {
 fn page_object(items: Array, next: Option<String>) -> JsValue {
     let next = next.map_or(JsValue::NULL, |cursor| JsValue::from_str(&cursor));
     object(&[("items", &items.into()), ("nextCursor", &next)])
+}
+
+/// Reads snapshot list filters. The official client's query names `metadata[key]` and
+/// `metadata[key][in]` (a comma-separated string) are folded into `metadata`, and any other
+/// unknown key is rejected, so that a misspelled filter never widens a list or a prune.
+/// `extra` names the keys that the caller reads itself.
+pub(super) fn snapshot_filter(
+    value: &JsValue,
+    argument: &str,
+    extra: &[&str],
+) -> crate::error::Result<SnapshotListParams> {
+    if !value.is_object() {
+        return from_js_checked(value, argument, extra);
+    }
+
+    let folded = js_sys::Object::new();
+    let metadata = js_sys::Object::new();
+    let mut any_metadata = false;
+    for key in js_sys::Object::keys(value.unchecked_ref::<js_sys::Object>()).iter() {
+        let Some(key) = key.as_string() else { continue };
+        let entry = property(value, &key);
+        match metadata_key(&key) {
+            Some((name, true)) => {
+                let entry = match entry.as_string() {
+                    Some(text) => text.split(',').map(JsValue::from).collect::<Array>().into(),
+                    None => entry,
+                };
+                let _ = js_sys::Reflect::set(&metadata, &name.into(), &entry);
+                any_metadata = true;
+            }
+            Some((name, false)) => {
+                let _ = js_sys::Reflect::set(&metadata, &name.into(), &entry);
+                any_metadata = true;
+            }
+            None => {
+                let _ = js_sys::Reflect::set(&folded, &key.as_str().into(), &entry);
+            }
+        }
+    }
+
+    if any_metadata {
+        let given = property(value, "metadata");
+        if given.is_object() {
+            js_sys::Object::assign(&metadata, given.unchecked_ref());
+        }
+        let _ = js_sys::Reflect::set(&folded, &"metadata".into(), &metadata);
+    }
+    from_js_checked(&folded, argument, extra)
+}
+
+/// Splits `metadata[name]` into `(name, false)` and `metadata[name][in]` into `(name, true)`.
+fn metadata_key(key: &str) -> Option<(&str, bool)> {
+    let inner = key.strip_prefix("metadata[")?;
+    if let Some(name) = inner.strip_suffix("][in]") {
+        return (!name.is_empty()).then_some((name, true));
+    }
+    let name = inner.strip_suffix(']')?;
+    (!name.is_empty() && !name.contains(']')).then_some((name, false))
 }

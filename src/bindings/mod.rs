@@ -57,6 +57,12 @@ fn spawn(future: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
     wasm_bindgen_futures::future_to_promise(async move { task.await.map_err(errors::to_js_error) })
 }
 
+/// Returns a promise rejected with the JS error for `error`, for methods whose arguments fail
+/// a check before any work starts.
+fn rejected(error: Error) -> Promise {
+    Promise::reject(&errors::to_js_error(error))
+}
+
 /// Converts a 2xx JSON body (and the request's description, for messages) into the value a
 /// promise resolves with.
 type Decode = fn(&str, &str) -> Result<JsValue>;

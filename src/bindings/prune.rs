@@ -3,14 +3,14 @@
 use js_sys::{Array, Promise};
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::convert::{from_js_or_default, is_absent, object, optional_flag, property, to_js};
+use super::convert::{is_absent, object, optional_flag, property, to_js};
 use super::errors::error_to_js;
 use super::fan_out::whole_number;
+use super::list::snapshot_filter;
 use super::progress::progress_option;
 use super::{spawn, JsClient};
 use crate::error::{Error, Result};
 use crate::helpers::{self, PruneOptions, PruneReport};
-use crate::resources::snapshots::SnapshotListParams;
 
 /// Runs a prune with the JS `params`; the body of `runloop.snapshot.prune`.
 pub(super) fn prune(client: JsClient, params: JsValue) -> Promise {
@@ -29,14 +29,15 @@ fn prune_options(params: &JsValue) -> Result<PruneOptions> {
             "Invalid params: expected an object like { devbox_id, keep, olderThan }".to_owned(),
         ));
     }
-    let filter_keys = ["devbox_id", "source_blueprint_id", "metadata", "limit"];
-    let entries: Vec<(&str, JsValue)> = filter_keys
-        .iter()
-        .map(|key| (*key, property(params, key)))
-        .filter(|(_, value)| !is_absent(value))
-        .collect();
-    let entries: Vec<(&str, &JsValue)> = entries.iter().map(|(key, value)| (*key, value)).collect();
-    let filter: SnapshotListParams = from_js_or_default(&object(&entries), "params")?;
+    let own_keys = ["keep", "olderThan", "dryRun", "onProgress"];
+    let filter = snapshot_filter(params, "params", &own_keys)?;
+    if filter.starting_after.is_some() || filter.include_total_count.is_some() {
+        return Err(Error::InvalidArgument(
+            "Invalid params: prune reads every page itself; remove starting_after and \
+             include_total_count"
+                .to_owned(),
+        ));
+    }
 
     let keep = match property(params, "keep") {
         value if is_absent(&value) => None,

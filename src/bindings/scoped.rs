@@ -8,7 +8,7 @@ use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::convert::{from_js_or_default, wait_options};
+use super::convert::{from_js_checked, wait_options};
 use super::devbox::Devbox;
 use super::fan_out::call_async;
 use super::snapshot::Snapshot;
@@ -31,7 +31,7 @@ pub(super) fn with_devbox(
                 "Invalid fn: expected a function (devbox) => value".to_owned(),
             ));
         };
-        let params = from_js_or_default(&params, "params")?;
+        let params = from_js_checked(&params, "params", &[])?;
         let options = wait_options(&options)?;
 
         let task_client = Rc::clone(&client);

@@ -8,13 +8,13 @@ use wasm_bindgen::JsValue;
 
 use super::api::RunloopApi;
 use super::config::sdk_options;
-use super::convert::{from_js_or_default, wait_options};
+use super::convert::{from_js_checked, string_arg, wait_options};
 use super::devbox::Devbox;
 use super::errors::to_js_error;
 use super::fetch::FetchPlatform;
 use super::list::{DevboxList, SnapshotList};
 use super::snapshot::Snapshot;
-use super::{spawn, JsClient};
+use super::{rejected, spawn, JsClient};
 use crate::client::Client;
 
 /// Entry point of the SDK: a configured client with the `devbox`, `snapshot` and `api`
@@ -39,8 +39,9 @@ impl RunloopSdk {
     /// `RUNLOOP_API_KEY` and `RUNLOOP_BASE_URL` environment variables.
     ///
     /// Throws `RunloopError` when no token is given or found, when an option has the wrong
-    /// type, or in a browser page unless `baseURL` is a loopback address or a path on the
-    /// page's own origin, or `dangerouslyAllowBrowser` is `true`.
+    /// type, when `baseURL` is not an `http:` or `https:` URL, or in a browser page unless
+    /// `baseURL` is a loopback address or a path on the page's own origin, or
+    /// `dangerouslyAllowBrowser` is `true`.
     ///
     /// ```ts
     /// const runloop = new RunloopSDK({ baseURL: 'http://127.0.0.1:8080', bearerToken: 't', maxRetries: 2 });
@@ -137,24 +138,33 @@ impl DevboxOps {
     )]
     pub fn create_from_snapshot(
         &self,
-        snapshot_id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] snapshot_id: JsValue,
         #[wasm_bindgen(
             unchecked_optional_param_type = "Omit<DevboxCreateParams, 'snapshot_id' | 'blueprint_id' | 'blueprint_name'>"
         )]
         params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: JsValue,
     ) -> js_sys::Promise {
+        let snapshot_id = match string_arg(&snapshot_id, "snapshot_id") {
+            Ok(snapshot_id) => snapshot_id,
+            Err(error) => return rejected(error),
+        };
         create_running(Rc::clone(&self.client), params, Some(snapshot_id), options)
     }
 
-    /// Returns a `Devbox` for an existing id without sending a request.
+    /// Returns a `Devbox` for an existing id without sending a request. Throws
+    /// `RunloopError` when `id` is not a string.
     ///
     /// ```ts
     /// const info = await runloop.devbox.fromId('dbx_123').getInfo();
     /// ```
     #[wasm_bindgen(js_name = fromId)]
-    pub fn devbox_by_id(&self, id: String) -> Devbox {
-        Devbox::new(Rc::clone(&self.client), id)
+    pub fn devbox_by_id(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+    ) -> Result<Devbox, JsValue> {
+        let id = string_arg(&id, "id").map_err(to_js_error)?;
+        Ok(Devbox::new(Rc::clone(&self.client), id))
     }
 
     /// Lists devboxes, newest first. The result is both a promise of the **first page** (of
@@ -190,7 +200,7 @@ pub(super) fn create_running(
     options: JsValue,
 ) -> js_sys::Promise {
     spawn(async move {
-        let mut params: DevboxCreateParams = from_js_or_default(&params, "params")?;
+        let mut params: DevboxCreateParams = from_js_checked(&params, "params", &[])?;
         if snapshot_id.is_some() {
             params.snapshot_id = snapshot_id;
         }
@@ -212,14 +222,22 @@ pub struct SnapshotOps {
 #[wasm_bindgen]
 impl SnapshotOps {
     /// Returns a `Snapshot` for an existing id without sending a request. Its `info` is
-    /// `undefined`.
+    /// `undefined`. Throws `RunloopError` when `id` is not a string.
     ///
     /// ```ts
     /// const status = await runloop.snapshot.fromId('snp_123').queryStatus();
     /// ```
     #[wasm_bindgen(js_name = fromId)]
-    pub fn snapshot_by_id(&self, id: String) -> Snapshot {
-        Snapshot::new(Rc::clone(&self.client), id, JsValue::UNDEFINED)
+    pub fn snapshot_by_id(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+    ) -> Result<Snapshot, JsValue> {
+        let id = string_arg(&id, "id").map_err(to_js_error)?;
+        Ok(Snapshot::new(
+            Rc::clone(&self.client),
+            id,
+            JsValue::UNDEFINED,
+        ))
     }
 
     /// Lists disk snapshots, newest first, each with the list's view as `info`. Awaiting the

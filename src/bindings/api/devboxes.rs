@@ -13,12 +13,15 @@ use wasm_bindgen::JsValue;
 use super::executions::ExecutionsApi;
 use super::snapshots::DiskSnapshotsApi;
 use super::LastN;
-use crate::bindings::convert::{from_js, from_js_or_default, optional_flag, to_js, wait_options};
+use crate::bindings::convert::{
+    from_js, from_js_checked, from_js_or_default, optional_flag, string_arg, to_js, wait_options,
+};
 use crate::bindings::files::{download_file, read_file, upload_file, write_file};
-use crate::bindings::{decode_nothing, decode_unknown, send, send_view, spawn, JsClient};
+use crate::bindings::list::snapshot_filter;
+use crate::bindings::{decode_nothing, decode_unknown, rejected, send, send_view, spawn, JsClient};
 use crate::resources::devboxes::{self, DevboxLogsParams};
 use crate::resources::executions;
-use crate::resources::snapshots::{self, SnapshotListParams};
+use crate::resources::snapshots;
 
 /// Devbox endpoints, reached as `runloop.api.devboxes`.
 #[wasm_bindgen]
@@ -86,7 +89,7 @@ impl DevboxesApi {
         #[wasm_bindgen(unchecked_optional_param_type = "DevboxCreateParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let request = from_js_or_default::<DevboxCreateParams>(&params, "params")
+        let request = from_js_checked::<DevboxCreateParams>(&params, "params", &[])
             .and_then(|params| devboxes::create(&params));
         send_view(&self.client, request, options)
     }
@@ -107,7 +110,7 @@ impl DevboxesApi {
     ) -> Promise {
         let client = Rc::clone(&self.client);
         spawn(async move {
-            let params: DevboxCreateParams = from_js_or_default(&params, "params")?;
+            let params: DevboxCreateParams = from_js_checked(&params, "params", &[])?;
             let options = wait_options(&options)?;
             let view = client
                 .devboxes()
@@ -125,9 +128,13 @@ impl DevboxesApi {
     #[wasm_bindgen(unchecked_return_type = "Promise<DevboxView>")]
     pub fn retrieve(
         &self,
-        id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
+        let id = match string_arg(&id, "id") {
+            Ok(id) => id,
+            Err(error) => return rejected(error),
+        };
         send_view(&self.client, Ok(devboxes::retrieve(&id)), options)
     }
 
@@ -140,10 +147,14 @@ impl DevboxesApi {
     #[wasm_bindgen(unchecked_return_type = "Promise<DevboxView>")]
     pub fn update(
         &self,
-        id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_param_type = "DevboxUpdateParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
+        let id = match string_arg(&id, "id") {
+            Ok(id) => id,
+            Err(error) => return rejected(error),
+        };
         let request = from_js::<DevboxUpdateParams>(&params, "params")
             .and_then(|params| devboxes::update(&id, &params));
         send_view(&self.client, request, options)
@@ -160,7 +171,7 @@ impl DevboxesApi {
         #[wasm_bindgen(unchecked_optional_param_type = "DevboxListParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let request = from_js_or_default::<DevboxListParams>(&params, "params")
+        let request = from_js_checked::<DevboxListParams>(&params, "params", &[])
             .and_then(|params| devboxes::list(&params));
         send_view(&self.client, request, options)
     }
@@ -173,10 +184,14 @@ impl DevboxesApi {
     #[wasm_bindgen(unchecked_return_type = "Promise<DevboxView>")]
     pub fn shutdown(
         &self,
-        id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "{ force?: boolean }")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
+        let id = match string_arg(&id, "id") {
+            Ok(id) => id,
+            Err(error) => return rejected(error),
+        };
         let request = optional_flag(&params, "force").map(|force| devboxes::shutdown(&id, force));
         send_view(&self.client, request, options)
     }
@@ -189,9 +204,13 @@ impl DevboxesApi {
     #[wasm_bindgen(unchecked_return_type = "Promise<DevboxView>")]
     pub fn suspend(
         &self,
-        id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
+        let id = match string_arg(&id, "id") {
+            Ok(id) => id,
+            Err(error) => return rejected(error),
+        };
         send_view(&self.client, Ok(devboxes::suspend(&id)), options)
     }
 
@@ -203,9 +222,13 @@ impl DevboxesApi {
     #[wasm_bindgen(unchecked_return_type = "Promise<DevboxView>")]
     pub fn resume(
         &self,
-        id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
+        let id = match string_arg(&id, "id") {
+            Ok(id) => id,
+            Err(error) => return rejected(error),
+        };
         send_view(&self.client, Ok(devboxes::resume(&id)), options)
     }
 
@@ -218,9 +241,13 @@ impl DevboxesApi {
     #[wasm_bindgen(js_name = keepAlive, unchecked_return_type = "Promise<unknown>")]
     pub fn keep_alive(
         &self,
-        id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
+        let id = match string_arg(&id, "id") {
+            Ok(id) => id,
+            Err(error) => return rejected(error),
+        };
         send(
             &self.client,
             Ok(devboxes::keep_alive(&id)),
@@ -240,9 +267,13 @@ impl DevboxesApi {
     )]
     pub fn retrieve_resource_usage(
         &self,
-        id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
+        let id = match string_arg(&id, "id") {
+            Ok(id) => id,
+            Err(error) => return rejected(error),
+        };
         let request = Ok(devboxes::retrieve_resource_usage(&id));
         send_view(&self.client, request, options)
     }
@@ -257,10 +288,14 @@ impl DevboxesApi {
     #[wasm_bindgen(js_name = waitForStatus, unchecked_return_type = "Promise<DevboxView>")]
     pub fn wait_for_status(
         &self,
-        id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_param_type = "DevboxWaitParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
+        let id = match string_arg(&id, "id") {
+            Ok(id) => id,
+            Err(error) => return rejected(error),
+        };
         let request = from_js::<DevboxWaitParams>(&params, "params")
             .and_then(|params| devboxes::wait_for_status(&id, &params));
         send_view(&self.client, request, options)
@@ -274,9 +309,13 @@ impl DevboxesApi {
     #[wasm_bindgen(js_name = awaitRunning, unchecked_return_type = "Promise<DevboxView>")]
     pub fn await_running(
         &self,
-        id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: JsValue,
     ) -> Promise {
+        let id = match string_arg(&id, "id") {
+            Ok(id) => id,
+            Err(error) => return rejected(error),
+        };
         let client = Rc::clone(&self.client);
         spawn(async move {
             let options = wait_options(&options)?;
@@ -292,9 +331,13 @@ impl DevboxesApi {
     #[wasm_bindgen(js_name = awaitSuspended, unchecked_return_type = "Promise<DevboxView>")]
     pub fn await_suspended(
         &self,
-        id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: JsValue,
     ) -> Promise {
+        let id = match string_arg(&id, "id") {
+            Ok(id) => id,
+            Err(error) => return rejected(error),
+        };
         let client = Rc::clone(&self.client);
         spawn(async move {
             let options = wait_options(&options)?;
@@ -312,11 +355,15 @@ impl DevboxesApi {
     #[wasm_bindgen(unchecked_return_type = "Promise<DevboxAsyncExecutionDetailView>")]
     pub fn execute(
         &self,
-        id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_param_type = "ExecuteParams & { last_n?: number }")]
         params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
+        let id = match string_arg(&id, "id") {
+            Ok(id) => id,
+            Err(error) => return rejected(error),
+        };
         let request = from_js::<ExecuteParams>(&params, "params").and_then(|mut execute| {
             let query: LastN = from_js(&params, "params")?;
             if execute.command_id.is_none() {
@@ -338,10 +385,14 @@ impl DevboxesApi {
     )]
     pub fn execute_async(
         &self,
-        id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_param_type = "ExecuteAsyncParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
+        let id = match string_arg(&id, "id") {
+            Ok(id) => id,
+            Err(error) => return rejected(error),
+        };
         let request = from_js::<ExecuteAsyncParams>(&params, "params")
             .and_then(|params| executions::execute_async(&id, &params));
         send_view(&self.client, request, options)
@@ -359,10 +410,14 @@ impl DevboxesApi {
     )]
     pub fn execute_sync(
         &self,
-        id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_param_type = "ExecuteAsyncParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
+        let id = match string_arg(&id, "id") {
+            Ok(id) => id,
+            Err(error) => return rejected(error),
+        };
         let request = from_js::<ExecuteAsyncParams>(&params, "params")
             .and_then(|params| executions::execute_sync(&id, &params));
         send_view(&self.client, request, options)
@@ -380,11 +435,15 @@ impl DevboxesApi {
     )]
     pub fn execute_and_await_completion(
         &self,
-        id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_param_type = "ExecuteParams & { last_n?: number }")]
         params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: JsValue,
     ) -> Promise {
+        let id = match string_arg(&id, "id") {
+            Ok(id) => id,
+            Err(error) => return rejected(error),
+        };
         let client = Rc::clone(&self.client);
         spawn(async move {
             let execute: ExecuteParams = from_js(&params, "params")?;
@@ -411,12 +470,20 @@ impl DevboxesApi {
     )]
     pub fn wait_for_command(
         &self,
-        devbox_id: String,
-        execution_id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] devbox_id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] execution_id: JsValue,
         #[wasm_bindgen(unchecked_param_type = "ExecutionWaitParams & { last_n?: number }")]
         params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
+        let devbox_id = match string_arg(&devbox_id, "devbox_id") {
+            Ok(devbox_id) => devbox_id,
+            Err(error) => return rejected(error),
+        };
+        let execution_id = match string_arg(&execution_id, "execution_id") {
+            Ok(execution_id) => execution_id,
+            Err(error) => return rejected(error),
+        };
         let request = from_js(&params, "params").and_then(|wait| {
             let query: LastN = from_js(&params, "params")?;
             executions::wait_for_status(&devbox_id, &execution_id, &wait, query.last_n)
@@ -432,10 +499,14 @@ impl DevboxesApi {
     #[wasm_bindgen(js_name = readFileContents, unchecked_return_type = "Promise<string>")]
     pub fn read_file_contents(
         &self,
-        id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_param_type = "ReadFileParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
+        let id = match string_arg(&id, "id") {
+            Ok(id) => id,
+            Err(error) => return rejected(error),
+        };
         read_file(&self.client, &id, params, options)
     }
 
@@ -450,10 +521,14 @@ impl DevboxesApi {
     )]
     pub fn write_file_contents(
         &self,
-        id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_param_type = "FileWriteParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
+        let id = match string_arg(&id, "id") {
+            Ok(id) => id,
+            Err(error) => return rejected(error),
+        };
         write_file(&self.client, &id, params, options)
     }
 
@@ -465,17 +540,25 @@ impl DevboxesApi {
     #[wasm_bindgen(js_name = uploadFile, unchecked_return_type = "Promise<unknown>")]
     pub fn upload_file(
         &self,
-        id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_param_type = "FileUploadParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
+        let id = match string_arg(&id, "id") {
+            Ok(id) => id,
+            Err(error) => return rejected(error),
+        };
         upload_file(&self.client, &id, params, options)
     }
 
     /// `POST /v1/devboxes/{id}/download_file`. Declared in `typescript.rs`, with one
     /// overload per result type.
     #[wasm_bindgen(js_name = downloadFile, skip_typescript)]
-    pub fn download_file(&self, id: String, params: JsValue, options: JsValue) -> Promise {
+    pub fn download_file(&self, id: JsValue, params: JsValue, options: JsValue) -> Promise {
+        let id = match string_arg(&id, "id") {
+            Ok(id) => id,
+            Err(error) => return rejected(error),
+        };
         download_file(&self.client, &id, params, options)
     }
 
@@ -488,10 +571,14 @@ impl DevboxesApi {
     #[wasm_bindgen(js_name = snapshotDisk, unchecked_return_type = "Promise<DevboxSnapshotView>")]
     pub fn snapshot_disk(
         &self,
-        id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "SnapshotDiskParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
+        let id = match string_arg(&id, "id") {
+            Ok(id) => id,
+            Err(error) => return rejected(error),
+        };
         let request = from_js_or_default::<SnapshotDiskParams>(&params, "params")
             .and_then(|params| snapshots::snapshot_disk(&id, &params));
         send_view(&self.client, request, options)
@@ -508,10 +595,14 @@ impl DevboxesApi {
     )]
     pub fn snapshot_disk_async(
         &self,
-        id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "SnapshotDiskParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
+        let id = match string_arg(&id, "id") {
+            Ok(id) => id,
+            Err(error) => return rejected(error),
+        };
         let request = from_js_or_default::<SnapshotDiskParams>(&params, "params")
             .and_then(|params| snapshots::snapshot_disk_async(&id, &params));
         send_view(&self.client, request, options)
@@ -531,8 +622,8 @@ impl DevboxesApi {
         #[wasm_bindgen(unchecked_optional_param_type = "SnapshotListParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let request = from_js_or_default::<SnapshotListParams>(&params, "params")
-            .and_then(|params| snapshots::list(&params));
+        let request =
+            snapshot_filter(&params, "params", &[]).and_then(|params| snapshots::list(&params));
         send_view(&self.client, request, options)
     }
 
@@ -544,9 +635,13 @@ impl DevboxesApi {
     #[wasm_bindgen(js_name = deleteDiskSnapshot, unchecked_return_type = "Promise<void>")]
     pub fn delete_disk_snapshot(
         &self,
-        id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
+        let id = match string_arg(&id, "id") {
+            Ok(id) => id,
+            Err(error) => return rejected(error),
+        };
         send(
             &self.client,
             Ok(snapshots::delete(&id)),
@@ -572,10 +667,14 @@ impl LogsApi {
     #[wasm_bindgen(unchecked_return_type = "Promise<DevboxLogsView>")]
     pub fn list(
         &self,
-        id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "DevboxLogsParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
+        let id = match string_arg(&id, "id") {
+            Ok(id) => id,
+            Err(error) => return rejected(error),
+        };
         let request = from_js_or_default::<DevboxLogsParams>(&params, "params")
             .and_then(|params| devboxes::logs(&id, &params));
         send_view(&self.client, request, options)

@@ -9,10 +9,12 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 
 use super::LastN;
-use crate::bindings::convert::{from_js, from_js_or_default, request_options, to_js, wait_options};
+use crate::bindings::convert::{
+    from_js, from_js_or_default, request_options, string_arg, to_js, wait_options,
+};
 use crate::bindings::errors::to_js_error;
 use crate::bindings::output::OutputChunks;
-use crate::bindings::{send_view, spawn, JsClient};
+use crate::bindings::{rejected, send_view, spawn, JsClient};
 use crate::resources::{executions, OutputStream};
 
 /// The `offset` query parameter of the output streams.
@@ -65,11 +67,19 @@ impl ExecutionsApi {
     #[wasm_bindgen(unchecked_return_type = "Promise<DevboxAsyncExecutionDetailView>")]
     pub fn retrieve(
         &self,
-        devbox_id: String,
-        execution_id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] devbox_id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] execution_id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "{ last_n?: number }")] query: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
+        let devbox_id = match string_arg(&devbox_id, "devbox_id") {
+            Ok(devbox_id) => devbox_id,
+            Err(error) => return rejected(error),
+        };
+        let execution_id = match string_arg(&execution_id, "execution_id") {
+            Ok(execution_id) => execution_id,
+            Err(error) => return rejected(error),
+        };
         let request = from_js_or_default::<LastN>(&query, "query")
             .map(|query| executions::retrieve(&devbox_id, &execution_id, query.last_n));
         send_view(&self.client, request, options)
@@ -86,10 +96,18 @@ impl ExecutionsApi {
     )]
     pub fn await_completed(
         &self,
-        devbox_id: String,
-        execution_id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] devbox_id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] execution_id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: JsValue,
     ) -> Promise {
+        let devbox_id = match string_arg(&devbox_id, "devbox_id") {
+            Ok(devbox_id) => devbox_id,
+            Err(error) => return rejected(error),
+        };
+        let execution_id = match string_arg(&execution_id, "execution_id") {
+            Ok(execution_id) => execution_id,
+            Err(error) => return rejected(error),
+        };
         let client = Rc::clone(&self.client);
         spawn(async move {
             let options = wait_options(&options)?;
@@ -109,11 +127,19 @@ impl ExecutionsApi {
     #[wasm_bindgen(unchecked_return_type = "Promise<DevboxAsyncExecutionDetailView>")]
     pub fn kill(
         &self,
-        devbox_id: String,
-        execution_id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] devbox_id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] execution_id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "ExecutionKillParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
+        let devbox_id = match string_arg(&devbox_id, "devbox_id") {
+            Ok(devbox_id) => devbox_id,
+            Err(error) => return rejected(error),
+        };
+        let execution_id = match string_arg(&execution_id, "execution_id") {
+            Ok(execution_id) => execution_id,
+            Err(error) => return rejected(error),
+        };
         let request = from_js_or_default::<ExecutionKillParams>(&params, "params")
             .and_then(|params| executions::kill(&devbox_id, &execution_id, &params));
         send_view(&self.client, request, options)
@@ -127,11 +153,19 @@ impl ExecutionsApi {
     #[wasm_bindgen(js_name = sendStdIn, unchecked_return_type = "Promise<SendStdInResult>")]
     pub fn send_std_in(
         &self,
-        devbox_id: String,
-        execution_id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] devbox_id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] execution_id: JsValue,
         #[wasm_bindgen(unchecked_param_type = "SendStdInParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
+        let devbox_id = match string_arg(&devbox_id, "devbox_id") {
+            Ok(devbox_id) => devbox_id,
+            Err(error) => return rejected(error),
+        };
+        let execution_id = match string_arg(&execution_id, "execution_id") {
+            Ok(execution_id) => execution_id,
+            Err(error) => return rejected(error),
+        };
         let request = from_js::<SendStdInParams>(&params, "params")
             .and_then(|params| executions::send_std_in(&devbox_id, &execution_id, &params));
         send_view(&self.client, request, options)
@@ -149,11 +183,13 @@ impl ExecutionsApi {
     #[wasm_bindgen(js_name = streamStdoutUpdates)]
     pub fn stream_stdout_updates(
         &self,
-        devbox_id: String,
-        execution_id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] devbox_id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] execution_id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "{ offset?: number }")] query: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "StreamOptions")] options: JsValue,
     ) -> Result<OutputChunks, JsValue> {
+        let devbox_id = string_arg(&devbox_id, "devbox_id").map_err(to_js_error)?;
+        let execution_id = string_arg(&execution_id, "execution_id").map_err(to_js_error)?;
         self.stream(
             devbox_id,
             execution_id,
@@ -174,11 +210,13 @@ impl ExecutionsApi {
     #[wasm_bindgen(js_name = streamStderrUpdates)]
     pub fn stream_stderr_updates(
         &self,
-        devbox_id: String,
-        execution_id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] devbox_id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] execution_id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "{ offset?: number }")] query: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "StreamOptions")] options: JsValue,
     ) -> Result<OutputChunks, JsValue> {
+        let devbox_id = string_arg(&devbox_id, "devbox_id").map_err(to_js_error)?;
+        let execution_id = string_arg(&execution_id, "execution_id").map_err(to_js_error)?;
         self.stream(
             devbox_id,
             execution_id,

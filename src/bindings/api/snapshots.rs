@@ -7,9 +7,10 @@ use runloop_types::SnapshotDiskParams;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 
-use crate::bindings::convert::{from_js, from_js_or_default, to_js, wait_options};
-use crate::bindings::{decode_nothing, send, send_view, spawn, JsClient};
-use crate::resources::snapshots::{self, SnapshotListParams};
+use crate::bindings::convert::{from_js, string_arg, to_js, wait_options};
+use crate::bindings::list::snapshot_filter;
+use crate::bindings::{decode_nothing, rejected, send, send_view, spawn, JsClient};
+use crate::resources::snapshots;
 
 /// Disk snapshot endpoints, reached as `runloop.api.devboxes.diskSnapshots`.
 #[wasm_bindgen]
@@ -37,8 +38,8 @@ impl DiskSnapshotsApi {
         #[wasm_bindgen(unchecked_optional_param_type = "SnapshotListParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let request = from_js_or_default::<SnapshotListParams>(&params, "params")
-            .and_then(|params| snapshots::list(&params));
+        let request =
+            snapshot_filter(&params, "params", &[]).and_then(|params| snapshots::list(&params));
         send_view(&self.client, request, options)
     }
 
@@ -51,10 +52,14 @@ impl DiskSnapshotsApi {
     #[wasm_bindgen(unchecked_return_type = "Promise<DevboxSnapshotView>")]
     pub fn update(
         &self,
-        id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_param_type = "SnapshotDiskParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
+        let id = match string_arg(&id, "id") {
+            Ok(id) => id,
+            Err(error) => return rejected(error),
+        };
         let request = from_js::<SnapshotDiskParams>(&params, "params")
             .and_then(|params| snapshots::update(&id, &params));
         send_view(&self.client, request, options)
@@ -68,9 +73,13 @@ impl DiskSnapshotsApi {
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn delete(
         &self,
-        id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
+        let id = match string_arg(&id, "id") {
+            Ok(id) => id,
+            Err(error) => return rejected(error),
+        };
         send(
             &self.client,
             Ok(snapshots::delete(&id)),
@@ -90,9 +99,13 @@ impl DiskSnapshotsApi {
     )]
     pub fn query_status(
         &self,
-        id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
+        let id = match string_arg(&id, "id") {
+            Ok(id) => id,
+            Err(error) => return rejected(error),
+        };
         let request = Ok(snapshots::query_status(&id));
         send_view(&self.client, request, options)
     }
@@ -108,9 +121,13 @@ impl DiskSnapshotsApi {
     )]
     pub fn await_completed(
         &self,
-        id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: JsValue,
     ) -> Promise {
+        let id = match string_arg(&id, "id") {
+            Ok(id) => id,
+            Err(error) => return rejected(error),
+        };
         let client = Rc::clone(&self.client);
         spawn(async move {
             let options = wait_options(&options)?;

@@ -763,6 +763,13 @@ impl Execution {
         true
     }
 
+    /// Deletes the spill files of both streams, once the execution is pruned.
+    pub fn remove_spill_files(&self) {
+        let mut state = self.lock();
+        state.stdout.remove_spill();
+        state.stderr.remove_spill();
+    }
+
     fn lock(&self) -> MutexGuard<'_, ExecutionState> {
         // The state contains plain buffers that no panic can leave half-updated.
         self.state

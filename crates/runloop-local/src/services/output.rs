@@ -133,6 +133,19 @@ impl OutputLog {
         self.spill_file = None;
     }
 
+    /// Deletes the spill file, if any. Its bytes then read as lost, like bytes that were
+    /// never spilled.
+    pub fn remove_spill(&mut self) {
+        self.spill_file = None;
+        if let Some(path) = self.spill_path.take() {
+            if let Err(error) = std::fs::remove_file(&path) {
+                if error.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(path = %path.display(), %error, "failed to delete a spill file");
+                }
+            }
+        }
+    }
+
     /// Returns the last `last_n` lines of the memory window. While the command runs
     /// (`finished` false), an incomplete UTF-8 sequence at the end is held back until the
     /// rest of it arrives.

@@ -123,8 +123,11 @@ impl ExecutionTable {
                 continue;
             }
             excess -= 1;
-            let removed = self.by_id.remove(&id);
-            if let Some(command_id) = removed.and_then(|entry| entry.command_id) {
+            let Some(removed) = self.by_id.remove(&id) else {
+                continue;
+            };
+            removed.execution.remove_spill_files();
+            if let Some(command_id) = removed.command_id {
                 self.by_command_id.remove(&command_id);
             }
         }

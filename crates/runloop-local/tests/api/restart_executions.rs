@@ -344,3 +344,46 @@ async fn oldest_completed_executions_are_pruned() {
 
     second.stop().await;
 }
+
+/// Returns whether a file named `name` exists anywhere under `dir`.
+fn file_exists_under(dir: &std::path::Path, name: &str) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        let path = entry.path();
+        let is_dir = entry.file_type().is_ok_and(|kind| kind.is_dir());
+        entry.file_name() == name || (is_dir && file_exists_under(&path, name))
+    })
+}
+
+#[tokio::test]
+async fn pruned_execution_spill_files_are_deleted() {
+    let dir = tempfile::tempdir().expect("temporary data dir");
+    let mut config = Config::new(dir.path(), TOKEN);
+    config.max_completed_executions = 1;
+    let mut server = TestServer::start_with(config);
+    let id = server.create_running(json!({})).await;
+
+    // More than twice the 4 MiB memory window, so the oldest bytes go to a spill file.
+    let chatty = server
+        .exec(&id, "head -c 9437184 /dev/zero | tr '\\0' a")
+        .await;
+    assert_eq!(chatty["status"], "completed", "{chatty}");
+    let spill_name = format!("{}.stdout", execution_id(&chatty));
+    assert!(
+        file_exists_under(dir.path(), &spill_name),
+        "no spill file {spill_name} under the data dir"
+    );
+
+    let next = server.exec(&id, "echo next").await;
+    assert_eq!(next["status"], "completed", "{next}");
+    let (status, pruned) = get_execution(&server, &id, &execution_id(&chatty), "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{pruned}");
+    assert!(
+        !file_exists_under(dir.path(), &spill_name),
+        "the pruned execution's spill file {spill_name} is still there"
+    );
+
+    server.stop().await;
+}
