@@ -39,27 +39,6 @@ function joinHeaders(headers) {
 }
 
 /**
- * Reads a body as text piece by piece, so that its bytes and its text are never both held
- * whole: `response.text()` keeps every byte until the end and then decodes them at once.
- * Bytes that are not UTF-8 become U+FFFD, as with `text()`.
- */
-async function streamedText(response) {
-  const body = response.body;
-  if (!body || typeof body.getReader !== 'function') return response.text();
-
-  const reader = body.getReader();
-  const decoder = new TextDecoder('utf-8');
-  const pieces = [];
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    pieces.push(decoder.decode(value, { stream: true }));
-  }
-  pieces.push(decoder.decode());
-  return pieces.join('');
-}
-
-/**
  * Reads a body into one `Uint8Array` of the length that `content-length` declares, copying
  * each chunk in as it arrives. `arrayBuffer()` keeps every chunk until the end and then
  * copies them all: in Node 20 against runloop-local, a 64 MiB download peaked about 180 MiB
@@ -119,8 +98,6 @@ function untilAborted(work, signal) {
 /** Reads a 2xx body in the form `mode` names; see `ResponseMode` in src/platform.rs. */
 async function readBody(response, mode) {
   switch (mode) {
-    case 'text-stream':
-      return streamedText(response);
     case 'bytes':
       return preallocatedBytes(response);
     case 'blob':

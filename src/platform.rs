@@ -63,9 +63,6 @@ pub enum ResponseMode {
     Text,
     /// Keep the whole body as host text in [`ResponseBody::Payload`].
     HostText,
-    /// Like [`ResponseMode::HostText`], but decode the body piece by piece as it arrives, so
-    /// that the raw bytes and the text are not both held whole. For file contents.
-    HostTextStream,
     /// Keep the whole body as host bytes (a `Uint8Array` in the wasm build).
     Bytes,
     /// Keep the whole body as a host `Blob`.

@@ -129,10 +129,9 @@ pub(super) async fn send(
         ResponseMode::Stream => ResponseBody::Stream(
             StreamReader::new(body, attempt.controller()).map_err(network_error)?,
         ),
-        ResponseMode::HostText
-        | ResponseMode::HostTextStream
-        | ResponseMode::Bytes
-        | ResponseMode::Blob => ResponseBody::Payload(body),
+        ResponseMode::HostText | ResponseMode::Bytes | ResponseMode::Blob => {
+            ResponseBody::Payload(body)
+        }
     };
 
     Ok(PlatformResponse::<FetchPlatform> {
@@ -146,7 +145,6 @@ pub(super) async fn send(
 fn mode_name(mode: ResponseMode) -> &'static str {
     match mode {
         ResponseMode::Text | ResponseMode::HostText => "text",
-        ResponseMode::HostTextStream => "text-stream",
         ResponseMode::Bytes => "bytes",
         ResponseMode::Blob => "blob",
         ResponseMode::Stream => "stream",

@@ -14,7 +14,7 @@ use crate::platform::{Platform, RequestBody, ResponseMode};
 
 /// `POST /v1/devboxes/{id}/read_file_contents` with `Accept: text/plain`. `mode` selects
 /// whether the text is read into the core ([`ResponseMode::Text`]) or kept by the host
-/// ([`ResponseMode::HostText`], or [`ResponseMode::HostTextStream`] for large files).
+/// ([`ResponseMode::HostText`]).
 pub fn read_file_contents<B>(
     devbox_id: &str,
     params: &ReadFileParams,

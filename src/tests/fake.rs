@@ -148,13 +148,9 @@ impl Platform for FakePlatform {
         let body = match (mode, scripted.chunks) {
             (_, _) if !success => ResponseBody::Text(scripted.body),
             (ResponseMode::Stream, Some(chunks)) => ResponseBody::Stream(chunks),
-            (
-                ResponseMode::Bytes
-                | ResponseMode::Blob
-                | ResponseMode::HostText
-                | ResponseMode::HostTextStream,
-                _,
-            ) => ResponseBody::Payload(scripted.body.into_bytes()),
+            (ResponseMode::Bytes | ResponseMode::Blob | ResponseMode::HostText, _) => {
+                ResponseBody::Payload(scripted.body.into_bytes())
+            }
             (_, _) => ResponseBody::Text(scripted.body),
         };
         Ok(HttpResponse {
