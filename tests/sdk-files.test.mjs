@@ -56,6 +56,18 @@ describe('read and write', () => {
     assert.match(error.message, /not valid UTF-8; use file\.upload/);
   });
 
+  test('lone surrogate is rejected before sending', async () => {
+    const error = await devbox.file
+      .write({ file_path: 'lone.txt', contents: 'a\uD800b' })
+      .catch((e) => e);
+    const paired = await devbox.file.write({ file_path: 'pair.txt', contents: 'a\uD83D\uDE00b' });
+
+    assert.ok(error instanceof RunloopError, `got ${error}`);
+    assert.match(error.message, /params\.contents: the string contains a lone surrogate/);
+    assert.equal(paired.exit_status, 0);
+    assert.equal(await devbox.file.read('pair.txt'), 'a\u{1F600}b');
+  });
+
   test('missing contents is rejected', async () => {
     const error = await devbox.file.write({ file_path: 'none.txt' }).catch((e) => e);
 

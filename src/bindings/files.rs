@@ -186,6 +186,14 @@ fn required_string(params: &JsValue, key: &str) -> Result<String> {
 /// invalid UTF-8).
 async fn utf8_text(contents: &JsValue) -> Result<JsValue> {
     if contents.is_string() {
+        if !is_well_formed(contents) {
+            return Err(Error::InvalidArgument(
+                "Invalid params.contents: the string contains a lone surrogate (a UTF-16 code \
+                 unit between U+D800 and U+DFFF without its pair), which has no UTF-8 form; \
+                 use file.upload for binary data"
+                    .to_owned(),
+            ));
+        }
         return Ok(contents.clone());
     }
     let bytes = if is_byte_buffer(contents) {
@@ -231,4 +239,17 @@ fn as_blob(file: &JsValue) -> Result<JsValue> {
 
 fn thrown(error: JsValue) -> Error {
     Error::Thrown(crate::platform::ErrorCause::new(error))
+}
+
+/// Returns whether a JS string has no lone surrogate, through `String.prototype.isWellFormed`
+/// (Node 20, current browsers). Runtimes without it get `true`, and the server rejects the
+/// body instead.
+fn is_well_formed(text: &JsValue) -> bool {
+    let string_class = super::host::global("String");
+    let prototype = Reflect::get(&string_class, &"prototype".into()).unwrap_or_default();
+    let check = property(&prototype, "isWellFormed");
+    match check.dyn_ref::<js_sys::Function>() {
+        Some(check) => check.call0(text).map_or(true, |result| result.is_truthy()),
+        None => true,
+    }
 }
