@@ -20,7 +20,7 @@ use super::convert::{
 };
 use super::errors::to_js_error;
 use super::output::{deliver_lines, OutputLines};
-use super::{rejected, send_view, spawn, JsClient};
+use super::{send_view, spawn, JsClient};
 use crate::error::{Error, Result};
 use crate::output::{buffered_output, streamed_output};
 use crate::platform::ErrorCause;
@@ -183,10 +183,7 @@ impl DevboxCmdOps {
         params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: JsValue,
     ) -> Promise {
-        let command = match string_arg(&command, "command") {
-            Ok(command) => command,
-            Err(error) => return rejected(error),
-        };
+        let command = check_arg!(string_arg(&command, "command"));
         let client = Rc::clone(&self.client);
         let devbox_id = self.devbox_id.clone();
         spawn(async move {
@@ -260,10 +257,7 @@ impl DevboxCmdOps {
         params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let command = match string_arg(&command, "command") {
-            Ok(command) => command,
-            Err(error) => return rejected(error),
-        };
+        let command = check_arg!(string_arg(&command, "command"));
         let client = Rc::clone(&self.client);
         let devbox_id = self.devbox_id.clone();
         spawn(async move {

@@ -5,6 +5,17 @@
 //! conversion in [`errors`]. Calls that send one request and decode its body share
 //! [`send`], so their async code exists once in the module instead of once per method.
 
+/// Unwraps the result of an argument check, or returns from the enclosing method with a
+/// promise rejected with its error, the way `?` returns from a function.
+macro_rules! check_arg {
+    ($check:expr) => {
+        match $check {
+            Ok(value) => value,
+            Err(error) => return $crate::bindings::rejected(error),
+        }
+    };
+}
+
 mod api;
 mod checkpoint;
 mod config;
@@ -59,7 +70,7 @@ fn spawn(future: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
 
 /// Returns a promise rejected with the JS error for `error`, for methods whose arguments fail
 /// a check before any work starts.
-fn rejected(error: Error) -> Promise {
+pub(crate) fn rejected(error: Error) -> Promise {
     Promise::reject(&errors::to_js_error(error))
 }
 

@@ -14,7 +14,7 @@ use super::errors::to_js_error;
 use super::fetch::FetchPlatform;
 use super::list::{DevboxList, SnapshotList};
 use super::snapshot::Snapshot;
-use super::{rejected, spawn, JsClient};
+use super::{spawn, JsClient};
 use crate::client::Client;
 
 /// Entry point of the SDK: a configured client with the `devbox`, `snapshot` and `api`
@@ -145,10 +145,7 @@ impl DevboxOps {
         params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: JsValue,
     ) -> js_sys::Promise {
-        let snapshot_id = match string_arg(&snapshot_id, "snapshot_id") {
-            Ok(snapshot_id) => snapshot_id,
-            Err(error) => return rejected(error),
-        };
+        let snapshot_id = check_arg!(string_arg(&snapshot_id, "snapshot_id"));
         create_running(Rc::clone(&self.client), params, Some(snapshot_id), options)
     }
 

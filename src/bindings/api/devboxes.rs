@@ -18,7 +18,7 @@ use crate::bindings::convert::{
 };
 use crate::bindings::files::{download_file, read_file, upload_file, write_file};
 use crate::bindings::list::snapshot_filter;
-use crate::bindings::{decode_nothing, decode_unknown, rejected, send, send_view, spawn, JsClient};
+use crate::bindings::{decode_nothing, decode_unknown, send, send_view, spawn, JsClient};
 use crate::resources::devboxes::{self, DevboxLogsParams};
 use crate::resources::executions;
 use crate::resources::snapshots;
@@ -131,10 +131,7 @@ impl DevboxesApi {
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let id = match string_arg(&id, "id") {
-            Ok(id) => id,
-            Err(error) => return rejected(error),
-        };
+        let id = check_arg!(string_arg(&id, "id"));
         send_view(&self.client, Ok(devboxes::retrieve(&id)), options)
     }
 
@@ -151,10 +148,7 @@ impl DevboxesApi {
         #[wasm_bindgen(unchecked_param_type = "DevboxUpdateParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let id = match string_arg(&id, "id") {
-            Ok(id) => id,
-            Err(error) => return rejected(error),
-        };
+        let id = check_arg!(string_arg(&id, "id"));
         let request = from_js::<DevboxUpdateParams>(&params, "params")
             .and_then(|params| devboxes::update(&id, &params));
         send_view(&self.client, request, options)
@@ -188,10 +182,7 @@ impl DevboxesApi {
         #[wasm_bindgen(unchecked_optional_param_type = "{ force?: boolean }")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let id = match string_arg(&id, "id") {
-            Ok(id) => id,
-            Err(error) => return rejected(error),
-        };
+        let id = check_arg!(string_arg(&id, "id"));
         let request = optional_flag(&params, "force").map(|force| devboxes::shutdown(&id, force));
         send_view(&self.client, request, options)
     }
@@ -207,10 +198,7 @@ impl DevboxesApi {
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let id = match string_arg(&id, "id") {
-            Ok(id) => id,
-            Err(error) => return rejected(error),
-        };
+        let id = check_arg!(string_arg(&id, "id"));
         send_view(&self.client, Ok(devboxes::suspend(&id)), options)
     }
 
@@ -225,10 +213,7 @@ impl DevboxesApi {
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let id = match string_arg(&id, "id") {
-            Ok(id) => id,
-            Err(error) => return rejected(error),
-        };
+        let id = check_arg!(string_arg(&id, "id"));
         send_view(&self.client, Ok(devboxes::resume(&id)), options)
     }
 
@@ -244,10 +229,7 @@ impl DevboxesApi {
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let id = match string_arg(&id, "id") {
-            Ok(id) => id,
-            Err(error) => return rejected(error),
-        };
+        let id = check_arg!(string_arg(&id, "id"));
         send(
             &self.client,
             Ok(devboxes::keep_alive(&id)),
@@ -270,10 +252,7 @@ impl DevboxesApi {
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let id = match string_arg(&id, "id") {
-            Ok(id) => id,
-            Err(error) => return rejected(error),
-        };
+        let id = check_arg!(string_arg(&id, "id"));
         let request = Ok(devboxes::retrieve_resource_usage(&id));
         send_view(&self.client, request, options)
     }
@@ -292,10 +271,7 @@ impl DevboxesApi {
         #[wasm_bindgen(unchecked_param_type = "DevboxWaitParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let id = match string_arg(&id, "id") {
-            Ok(id) => id,
-            Err(error) => return rejected(error),
-        };
+        let id = check_arg!(string_arg(&id, "id"));
         let request = from_js::<DevboxWaitParams>(&params, "params")
             .and_then(|params| devboxes::wait_for_status(&id, &params));
         send_view(&self.client, request, options)
@@ -312,10 +288,7 @@ impl DevboxesApi {
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: JsValue,
     ) -> Promise {
-        let id = match string_arg(&id, "id") {
-            Ok(id) => id,
-            Err(error) => return rejected(error),
-        };
+        let id = check_arg!(string_arg(&id, "id"));
         let client = Rc::clone(&self.client);
         spawn(async move {
             let options = wait_options(&options)?;
@@ -334,10 +307,7 @@ impl DevboxesApi {
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: JsValue,
     ) -> Promise {
-        let id = match string_arg(&id, "id") {
-            Ok(id) => id,
-            Err(error) => return rejected(error),
-        };
+        let id = check_arg!(string_arg(&id, "id"));
         let client = Rc::clone(&self.client);
         spawn(async move {
             let options = wait_options(&options)?;
@@ -360,10 +330,7 @@ impl DevboxesApi {
         params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let id = match string_arg(&id, "id") {
-            Ok(id) => id,
-            Err(error) => return rejected(error),
-        };
+        let id = check_arg!(string_arg(&id, "id"));
         let request = from_js::<ExecuteParams>(&params, "params").and_then(|mut execute| {
             let query: LastN = from_js(&params, "params")?;
             if execute.command_id.is_none() {
@@ -389,10 +356,7 @@ impl DevboxesApi {
         #[wasm_bindgen(unchecked_param_type = "ExecuteAsyncParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let id = match string_arg(&id, "id") {
-            Ok(id) => id,
-            Err(error) => return rejected(error),
-        };
+        let id = check_arg!(string_arg(&id, "id"));
         let request = from_js::<ExecuteAsyncParams>(&params, "params")
             .and_then(|params| executions::execute_async(&id, &params));
         send_view(&self.client, request, options)
@@ -414,10 +378,7 @@ impl DevboxesApi {
         #[wasm_bindgen(unchecked_param_type = "ExecuteAsyncParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let id = match string_arg(&id, "id") {
-            Ok(id) => id,
-            Err(error) => return rejected(error),
-        };
+        let id = check_arg!(string_arg(&id, "id"));
         let request = from_js::<ExecuteAsyncParams>(&params, "params")
             .and_then(|params| executions::execute_sync(&id, &params));
         send_view(&self.client, request, options)
@@ -440,10 +401,7 @@ impl DevboxesApi {
         params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: JsValue,
     ) -> Promise {
-        let id = match string_arg(&id, "id") {
-            Ok(id) => id,
-            Err(error) => return rejected(error),
-        };
+        let id = check_arg!(string_arg(&id, "id"));
         let client = Rc::clone(&self.client);
         spawn(async move {
             let execute: ExecuteParams = from_js(&params, "params")?;
@@ -476,14 +434,8 @@ impl DevboxesApi {
         params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let devbox_id = match string_arg(&devbox_id, "devbox_id") {
-            Ok(devbox_id) => devbox_id,
-            Err(error) => return rejected(error),
-        };
-        let execution_id = match string_arg(&execution_id, "execution_id") {
-            Ok(execution_id) => execution_id,
-            Err(error) => return rejected(error),
-        };
+        let devbox_id = check_arg!(string_arg(&devbox_id, "devbox_id"));
+        let execution_id = check_arg!(string_arg(&execution_id, "execution_id"));
         let request = from_js(&params, "params").and_then(|wait| {
             let query: LastN = from_js(&params, "params")?;
             executions::wait_for_status(&devbox_id, &execution_id, &wait, query.last_n)
@@ -503,10 +455,7 @@ impl DevboxesApi {
         #[wasm_bindgen(unchecked_param_type = "ReadFileParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let id = match string_arg(&id, "id") {
-            Ok(id) => id,
-            Err(error) => return rejected(error),
-        };
+        let id = check_arg!(string_arg(&id, "id"));
         read_file(&self.client, &id, params, options)
     }
 
@@ -525,10 +474,7 @@ impl DevboxesApi {
         #[wasm_bindgen(unchecked_param_type = "FileWriteParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let id = match string_arg(&id, "id") {
-            Ok(id) => id,
-            Err(error) => return rejected(error),
-        };
+        let id = check_arg!(string_arg(&id, "id"));
         write_file(&self.client, &id, params, options)
     }
 
@@ -544,10 +490,7 @@ impl DevboxesApi {
         #[wasm_bindgen(unchecked_param_type = "FileUploadParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let id = match string_arg(&id, "id") {
-            Ok(id) => id,
-            Err(error) => return rejected(error),
-        };
+        let id = check_arg!(string_arg(&id, "id"));
         upload_file(&self.client, &id, params, options)
     }
 
@@ -555,10 +498,7 @@ impl DevboxesApi {
     /// overload per result type.
     #[wasm_bindgen(js_name = downloadFile, skip_typescript)]
     pub fn download_file(&self, id: JsValue, params: JsValue, options: JsValue) -> Promise {
-        let id = match string_arg(&id, "id") {
-            Ok(id) => id,
-            Err(error) => return rejected(error),
-        };
+        let id = check_arg!(string_arg(&id, "id"));
         download_file(&self.client, &id, params, options)
     }
 
@@ -575,10 +515,7 @@ impl DevboxesApi {
         #[wasm_bindgen(unchecked_optional_param_type = "SnapshotDiskParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let id = match string_arg(&id, "id") {
-            Ok(id) => id,
-            Err(error) => return rejected(error),
-        };
+        let id = check_arg!(string_arg(&id, "id"));
         let request = from_js_or_default::<SnapshotDiskParams>(&params, "params")
             .and_then(|params| snapshots::snapshot_disk(&id, &params));
         send_view(&self.client, request, options)
@@ -599,10 +536,7 @@ impl DevboxesApi {
         #[wasm_bindgen(unchecked_optional_param_type = "SnapshotDiskParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let id = match string_arg(&id, "id") {
-            Ok(id) => id,
-            Err(error) => return rejected(error),
-        };
+        let id = check_arg!(string_arg(&id, "id"));
         let request = from_js_or_default::<SnapshotDiskParams>(&params, "params")
             .and_then(|params| snapshots::snapshot_disk_async(&id, &params));
         send_view(&self.client, request, options)
@@ -638,10 +572,7 @@ impl DevboxesApi {
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let id = match string_arg(&id, "id") {
-            Ok(id) => id,
-            Err(error) => return rejected(error),
-        };
+        let id = check_arg!(string_arg(&id, "id"));
         send(
             &self.client,
             Ok(snapshots::delete(&id)),
@@ -671,10 +602,7 @@ impl LogsApi {
         #[wasm_bindgen(unchecked_optional_param_type = "DevboxLogsParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let id = match string_arg(&id, "id") {
-            Ok(id) => id,
-            Err(error) => return rejected(error),
-        };
+        let id = check_arg!(string_arg(&id, "id"));
         let request = from_js_or_default::<DevboxLogsParams>(&params, "params")
             .and_then(|params| devboxes::logs(&id, &params));
         send_view(&self.client, request, options)

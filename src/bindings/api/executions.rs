@@ -14,7 +14,7 @@ use crate::bindings::convert::{
 };
 use crate::bindings::errors::to_js_error;
 use crate::bindings::output::OutputChunks;
-use crate::bindings::{rejected, send_view, spawn, JsClient};
+use crate::bindings::{send_view, spawn, JsClient};
 use crate::resources::{executions, OutputStream};
 
 /// The `offset` query parameter of the output streams.
@@ -72,14 +72,8 @@ impl ExecutionsApi {
         #[wasm_bindgen(unchecked_optional_param_type = "{ last_n?: number }")] query: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let devbox_id = match string_arg(&devbox_id, "devbox_id") {
-            Ok(devbox_id) => devbox_id,
-            Err(error) => return rejected(error),
-        };
-        let execution_id = match string_arg(&execution_id, "execution_id") {
-            Ok(execution_id) => execution_id,
-            Err(error) => return rejected(error),
-        };
+        let devbox_id = check_arg!(string_arg(&devbox_id, "devbox_id"));
+        let execution_id = check_arg!(string_arg(&execution_id, "execution_id"));
         let request = from_js_or_default::<LastN>(&query, "query")
             .map(|query| executions::retrieve(&devbox_id, &execution_id, query.last_n));
         send_view(&self.client, request, options)
@@ -100,14 +94,8 @@ impl ExecutionsApi {
         #[wasm_bindgen(unchecked_param_type = "string")] execution_id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: JsValue,
     ) -> Promise {
-        let devbox_id = match string_arg(&devbox_id, "devbox_id") {
-            Ok(devbox_id) => devbox_id,
-            Err(error) => return rejected(error),
-        };
-        let execution_id = match string_arg(&execution_id, "execution_id") {
-            Ok(execution_id) => execution_id,
-            Err(error) => return rejected(error),
-        };
+        let devbox_id = check_arg!(string_arg(&devbox_id, "devbox_id"));
+        let execution_id = check_arg!(string_arg(&execution_id, "execution_id"));
         let client = Rc::clone(&self.client);
         spawn(async move {
             let options = wait_options(&options)?;
@@ -132,14 +120,8 @@ impl ExecutionsApi {
         #[wasm_bindgen(unchecked_optional_param_type = "ExecutionKillParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let devbox_id = match string_arg(&devbox_id, "devbox_id") {
-            Ok(devbox_id) => devbox_id,
-            Err(error) => return rejected(error),
-        };
-        let execution_id = match string_arg(&execution_id, "execution_id") {
-            Ok(execution_id) => execution_id,
-            Err(error) => return rejected(error),
-        };
+        let devbox_id = check_arg!(string_arg(&devbox_id, "devbox_id"));
+        let execution_id = check_arg!(string_arg(&execution_id, "execution_id"));
         let request = from_js_or_default::<ExecutionKillParams>(&params, "params")
             .and_then(|params| executions::kill(&devbox_id, &execution_id, &params));
         send_view(&self.client, request, options)
@@ -158,14 +140,8 @@ impl ExecutionsApi {
         #[wasm_bindgen(unchecked_param_type = "SendStdInParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let devbox_id = match string_arg(&devbox_id, "devbox_id") {
-            Ok(devbox_id) => devbox_id,
-            Err(error) => return rejected(error),
-        };
-        let execution_id = match string_arg(&execution_id, "execution_id") {
-            Ok(execution_id) => execution_id,
-            Err(error) => return rejected(error),
-        };
+        let devbox_id = check_arg!(string_arg(&devbox_id, "devbox_id"));
+        let execution_id = check_arg!(string_arg(&execution_id, "execution_id"));
         let request = from_js::<SendStdInParams>(&params, "params")
             .and_then(|params| executions::send_std_in(&devbox_id, &execution_id, &params));
         send_view(&self.client, request, options)

@@ -9,7 +9,7 @@ use wasm_bindgen::JsValue;
 
 use crate::bindings::convert::{from_js, string_arg, to_js, wait_options};
 use crate::bindings::list::snapshot_filter;
-use crate::bindings::{decode_nothing, rejected, send, send_view, spawn, JsClient};
+use crate::bindings::{decode_nothing, send, send_view, spawn, JsClient};
 use crate::resources::snapshots;
 
 /// Disk snapshot endpoints, reached as `runloop.api.devboxes.diskSnapshots`.
@@ -56,10 +56,7 @@ impl DiskSnapshotsApi {
         #[wasm_bindgen(unchecked_param_type = "SnapshotDiskParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let id = match string_arg(&id, "id") {
-            Ok(id) => id,
-            Err(error) => return rejected(error),
-        };
+        let id = check_arg!(string_arg(&id, "id"));
         let request = from_js::<SnapshotDiskParams>(&params, "params")
             .and_then(|params| snapshots::update(&id, &params));
         send_view(&self.client, request, options)
@@ -76,10 +73,7 @@ impl DiskSnapshotsApi {
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let id = match string_arg(&id, "id") {
-            Ok(id) => id,
-            Err(error) => return rejected(error),
-        };
+        let id = check_arg!(string_arg(&id, "id"));
         send(
             &self.client,
             Ok(snapshots::delete(&id)),
@@ -102,10 +96,7 @@ impl DiskSnapshotsApi {
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] options: JsValue,
     ) -> Promise {
-        let id = match string_arg(&id, "id") {
-            Ok(id) => id,
-            Err(error) => return rejected(error),
-        };
+        let id = check_arg!(string_arg(&id, "id"));
         let request = Ok(snapshots::query_status(&id));
         send_view(&self.client, request, options)
     }
@@ -124,10 +115,7 @@ impl DiskSnapshotsApi {
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: JsValue,
     ) -> Promise {
-        let id = match string_arg(&id, "id") {
-            Ok(id) => id,
-            Err(error) => return rejected(error),
-        };
+        let id = check_arg!(string_arg(&id, "id"));
         let client = Rc::clone(&self.client);
         spawn(async move {
             let options = wait_options(&options)?;
