@@ -114,7 +114,7 @@ async function readBody(response, mode) {
 /**
  * Sends one attempt and settles with `{ status, headers, body, controller }`, or with
  * `{ status: 0, error, timedOut }` when `fetch` or the body read failed. It never rejects, so
- * the core tells a timeout from an abort from a network error without a second call.
+ * the core can distinguish a timeout, an abort and a network error without a second call.
  *
  * `timeoutMs` covers the whole body, except in `stream` mode, where it ends when the headers
  * arrive and `controller` stays with the reader, to stop the body later. Bodies of other
@@ -150,8 +150,8 @@ async function sendAttempt(fetchFn, url, method, headers, body, timeoutMs, signa
       const payload = success ? await readBody(response, mode) : await response.text();
       return { status, headers: joinHeaders(response.headers), body: payload, controller };
     })();
-    // The global fetch honours the signal; a replacement passed as the `fetch` option gets
-    // watched, so that it cannot hang the call past its timeout or an abort.
+    // The global fetch honours the signal. A replacement passed as the `fetch` option may
+    // not, so it is raced against the signal and cannot hang past the timeout or an abort.
     return await (fetchFn ? untilAborted(exchange, controller.signal) : exchange);
   } catch (error) {
     return { status: 0, error, timedOut };

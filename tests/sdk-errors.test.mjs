@@ -264,7 +264,7 @@ describe('scripted fetch', () => {
 });
 
 describe('argument types', () => {
-  /** Returns an SDK whose requests all go to a scripted `fetch` answering `body`. */
+  /** Returns an SDK whose requests all go to a scripted `fetch` that responds with `body`. */
   function scriptedSdk(body) {
     const { fetch, calls } = scriptedFetch(() => ({ body }));
     const runloop = new RunloopSDK({ bearerToken: 't', baseURL: 'http://api.test', fetch });

@@ -192,9 +192,9 @@ pub(super) fn snapshot_filter(
     }
 
     if any_metadata {
-        let given = property(value, "metadata");
-        if given.is_object() {
-            js_sys::Object::assign(&metadata, given.unchecked_ref());
+        let plain = property(value, "metadata");
+        if plain.is_object() {
+            js_sys::Object::assign(&metadata, plain.unchecked_ref());
         }
         let _ = js_sys::Reflect::set(&folded, &"metadata".into(), &metadata);
     }

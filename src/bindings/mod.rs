@@ -99,7 +99,9 @@ fn decode_nothing(_text: &str, _context: &str) -> Result<JsValue> {
 fn invalid_json(context: &str) -> Error {
     Error::InvalidResponse {
         context: context.to_owned(),
-        message: "the response body is not valid JSON".to_owned(),
+        message:
+            "the response body is not valid JSON; check that baseURL points at the Runloop API"
+                .to_owned(),
     }
 }
 

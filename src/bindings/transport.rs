@@ -39,27 +39,27 @@ extern "C" {
     /// What `sendAttempt` settles with.
     type Attempt;
 
-    /// The HTTP status, or 0 when the attempt failed before a response.
+    /// Returns the HTTP status, or 0 when the attempt failed before a response.
     #[wasm_bindgen(method, getter)]
     fn status(this: &Attempt) -> u16;
 
-    /// Response headers as `name\nvalue\n...`, names in lower case.
+    /// Returns the response headers as `name\nvalue\n...`, names in lower case.
     #[wasm_bindgen(method, getter)]
     fn headers(this: &Attempt) -> String;
 
-    /// The body in the form the mode asked for.
+    /// Returns the body in the form that the request's mode names.
     #[wasm_bindgen(method, getter)]
     fn body(this: &Attempt) -> JsValue;
 
-    /// The attempt's controller, which stops a streamed body.
+    /// Returns the attempt's controller, which stops a streamed body.
     #[wasm_bindgen(method, getter)]
     fn controller(this: &Attempt) -> AbortController;
 
-    /// What `fetch` or the body read threw, when `status` is 0.
+    /// Returns what `fetch` or the body read threw, when `status` is 0.
     #[wasm_bindgen(method, getter)]
     fn error(this: &Attempt) -> JsValue;
 
-    /// Whether the attempt's timer fired, when `status` is 0.
+    /// Returns whether the attempt's timer fired, when `status` is 0.
     #[wasm_bindgen(method, getter, js_name = timedOut)]
     fn timed_out(this: &Attempt) -> bool;
 }
@@ -152,7 +152,7 @@ fn mode_name(mode: ResponseMode) -> &'static str {
 }
 
 /// Joins headers as `name\nvalue\n...`. A line break inside a name or value would shift
-/// every later pair, so it is refused, as `fetch` would refuse it.
+/// every later pair, so it is rejected, as `fetch` would reject it.
 fn join_headers(headers: &[(String, String)]) -> Result<String, TransportError> {
     let mut joined = String::new();
     for (name, value) in headers {

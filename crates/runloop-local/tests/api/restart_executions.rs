@@ -308,7 +308,7 @@ async fn oldest_completed_executions_are_pruned() {
         executions.push(execution_id(&view));
     }
 
-    // The server forgets a deleted execution at once, not only after a restart.
+    // The server removes a pruned execution at once, not only after a restart.
     let (status, pruned) = get_execution(&first, &id, &executions[0], "").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{pruned}");
     let (status, running) = get_execution(&first, &id, &sleeper, "").await;
